@@ -1,0 +1,335 @@
+//! PDB / mmCIF reading and writing through `pdbtbx`.
+
+use std::io::BufWriter;
+use std::path::Path;
+
+use pdbtbx::StrictnessLevel;
+
+use crate::structure::{Atom, Chain, Element, Residue, Structure};
+use crate::{Error, Result};
+
+/// How to read a structure file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadOptions {
+    /// Keep hydrogen atoms (default true; the pipeline drops them).
+    pub keep_hydrogens: bool,
+    /// Keep water molecules (default false).
+    pub keep_waters: bool,
+    /// Keep HETATM records other than water (ligands; default true).
+    pub keep_hetero: bool,
+    /// When the B column holds pLDDT (Boltz-2 / AlphaFold files), replace it by this B (A^2);
+    /// `None` keeps the numbers as they are. Default `Some(20.0)`.
+    pub plddt_b: Option<f64>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions { keep_hydrogens: true, keep_waters: false, keep_hetero: true, plddt_b: Some(20.0) }
+    }
+}
+
+/// A recoverable oddity met while reading (the value is still returned).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Warning(pub String);
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn is_water(name: &str) -> bool {
+    matches!(name, "HOH" | "WAT" | "H2O" | "DOD" | "TIP" | "TIP3" | "SOL")
+}
+
+fn open_pdb(path: &Path) -> Result<(pdbtbx::PDB, Vec<Warning>)> {
+    if !path.exists() {
+        return Err(Error::file(path, "file", "not found"));
+    }
+    let name = path.to_string_lossy().to_string();
+    let mut opts = pdbtbx::ReadOptions::new();
+    opts.set_level(StrictnessLevel::Loose).set_format(pdbtbx::Format::Auto);
+    if name.ends_with(".gz") {
+        opts.set_decompress(true);
+    }
+    match opts.read(&name) {
+        Ok((pdb, errs)) => {
+            let warnings = errs
+                .iter()
+                .filter(|e| e.level() != pdbtbx::ErrorLevel::GeneralWarning)
+                .map(|e| Warning(format!("{}: {}", e.short_description(), e.long_description())))
+                .collect();
+            Ok((pdb, warnings))
+        }
+        Err(errs) => {
+            let first = errs
+                .iter()
+                .find(|e| e.fails(StrictnessLevel::Loose))
+                .or_else(|| errs.first())
+                .map(|e| format!("{}: {}", e.short_description(), e.long_description()))
+                .unwrap_or_else(|| "unreadable structure file".into());
+            Err(Error::file(path, "records", first))
+        }
+    }
+}
+
+fn header_mentions_plddt(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(f) = std::fs::File::open(path) else { return false };
+    let mut buf = Vec::new();
+    let mut reader: Box<dyn Read> =
+        if path.to_string_lossy().ends_with(".gz") { Box::new(flate2::read::GzDecoder::new(f)) } else { Box::new(f) };
+    if reader.by_ref().take(200_000).read_to_end(&mut buf).is_err() {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    ["_ma_qa_metric", "plddt", "alphafold", "boltz", "esmfold", "colabfold"].iter().any(|k| text.contains(k))
+}
+
+fn convert_model(
+    path: &Path,
+    model: &pdbtbx::Model,
+    opts: &ReadOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<Structure> {
+    let mut s = Structure {
+        atoms: Vec::new(),
+        residues: Vec::new(),
+        chains: Vec::new(),
+        source: Some(path.to_path_buf()),
+        b_is_plddt: false,
+    };
+    let mut altloc_dropped = 0usize;
+    let mut unknown_elements = 0usize;
+    for chain in model.chains() {
+        let r0 = s.residues.len();
+        for res in chain.residues() {
+            // first conformer = no alt loc or the first alternate location
+            let Some(conf) = res.conformers().next() else { continue };
+            altloc_dropped += res.conformers().skip(1).map(|c| c.atom_count()).sum::<usize>();
+            let name = conf.name().to_string();
+            if !opts.keep_waters && is_water(&name) {
+                continue;
+            }
+            let a0 = s.atoms.len();
+            for atom in conf.atoms() {
+                if atom.hetero() && !opts.keep_hetero && !crate::structure::is_amino_acid(&name) {
+                    continue;
+                }
+                let element = match atom.element() {
+                    Some(e) => Element(e.atomic_number() as u8),
+                    None => match Element::guess_from_atom_name(atom.name()) {
+                        Some(e) => {
+                            unknown_elements += 1;
+                            e
+                        }
+                        None => {
+                            return Err(Error::file(
+                                path,
+                                "element",
+                                format!("atom {} of {} {} has no element", atom.name(), name, res.serial_number()),
+                            ));
+                        }
+                    },
+                };
+                if element.is_hydrogen() && !opts.keep_hydrogens {
+                    continue;
+                }
+                let (x, y, z) = atom.pos();
+                if !(x.is_finite() && y.is_finite() && z.is_finite()) {
+                    return Err(Error::file(
+                        path,
+                        "coordinates",
+                        format!("atom {} of {} {} has non-finite coordinates", atom.name(), name, res.serial_number()),
+                    ));
+                }
+                s.atoms.push(Atom {
+                    name: atom.name().to_string(),
+                    element,
+                    pos: [x, y, z],
+                    b: atom.b_factor(),
+                    occupancy: atom.occupancy(),
+                    hetero: atom.hetero(),
+                    residue: s.residues.len(),
+                });
+            }
+            if s.atoms.len() > a0 {
+                s.residues.push(Residue {
+                    name,
+                    seq: res.serial_number(),
+                    icode: res.insertion_code().map(|c| c.to_string()),
+                    chain: s.chains.len(),
+                    atoms: a0..s.atoms.len(),
+                });
+            }
+        }
+        if s.residues.len() > r0 {
+            s.chains.push(Chain { id: chain.id().to_string(), residues: r0..s.residues.len() });
+        }
+    }
+    if altloc_dropped > 0 {
+        warnings
+            .push(Warning(format!("kept the first alternate conformation; dropped {altloc_dropped} alternate atoms")));
+    }
+    if unknown_elements > 0 {
+        warnings.push(Warning(format!("{unknown_elements} atoms had no element column; guessed from the atom name")));
+    }
+    Ok(s)
+}
+
+fn apply_plddt_policy(path: &Path, s: &mut Structure, opts: &ReadOptions, warnings: &mut Vec<Warning>) {
+    if s.atoms.is_empty() {
+        return;
+    }
+    let (lo, hi, sum) = s
+        .atoms
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY, 0.0), |(lo, hi, sum), a| (lo.min(a.b), hi.max(a.b), sum + a.b));
+    let mean = sum / s.atoms.len() as f64;
+    let looks_like_plddt = lo >= 0.0 && hi <= 100.0 && mean > 40.0 && header_mentions_plddt(path);
+    if looks_like_plddt {
+        match opts.plddt_b {
+            Some(b) => {
+                s.set_b(b);
+                warnings.push(Warning(format!(
+                    "B column holds pLDDT (mean {mean:.1}): not a B-factor; reset to {b} A^2 \
+                     (ReadOptions::plddt_b = None keeps it)"
+                )));
+            }
+            None => s.b_is_plddt = true,
+        }
+    }
+}
+
+/// Read the first model of a PDB or mmCIF file, returning recoverable oddities as warnings.
+pub fn read_structure_with_warnings(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<(Structure, Vec<Warning>)> {
+    let path = path.as_ref();
+    let (pdb, mut warnings) = open_pdb(path)?;
+    let model =
+        pdb.models().next().ok_or_else(|| Error::file(path, "MODEL/ATOM", "no model with atoms in the file"))?;
+    let mut s = convert_model(path, model, opts, &mut warnings)?;
+    if s.atoms.is_empty() {
+        return Err(Error::file(path, "ATOM", "no atoms left after filtering (waters/hydrogens/hetero)"));
+    }
+    if pdb.model_count() > 1 {
+        warnings.push(Warning(format!("file holds {} models; read the first", pdb.model_count())));
+    }
+    apply_plddt_policy(path, &mut s, opts, &mut warnings);
+    Ok((s, warnings))
+}
+
+/// Read the first model of a PDB or mmCIF file (`.gz` allowed).
+pub fn read_structure(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Structure> {
+    read_structure_with_warnings(path, opts).map(|(s, _)| s)
+}
+
+/// Read every model of a multi-model file (NMR ensembles, our own sample files).
+pub fn read_models(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Vec<Structure>> {
+    let path = path.as_ref();
+    let (pdb, mut warnings) = open_pdb(path)?;
+    let mut out = Vec::new();
+    for model in pdb.models() {
+        let mut s = convert_model(path, model, opts, &mut warnings)?;
+        apply_plddt_policy(path, &mut s, opts, &mut warnings);
+        out.push(s);
+    }
+    if out.is_empty() {
+        return Err(Error::file(path, "MODEL/ATOM", "no model with atoms in the file"));
+    }
+    Ok(out)
+}
+
+fn to_pdbtbx(models: &[Structure]) -> Result<pdbtbx::PDB> {
+    let first = &models[0];
+    let mut pdb = pdbtbx::PDB::new();
+    for (mi, s) in models.iter().enumerate() {
+        if s.atoms.len() != first.atoms.len() {
+            return Err(Error::invalid(format!(
+                "write_models: model {mi} has {} atoms, model 0 has {}: models must share their atoms",
+                s.atoms.len(),
+                first.atoms.len()
+            )));
+        }
+        let mut model = pdbtbx::Model::new(mi + 1);
+        let mut serial = 1usize;
+        for ch in &first.chains {
+            let mut chain = pdbtbx::Chain::new(&ch.id)
+                .ok_or_else(|| Error::invalid(format!("chain id {:?} cannot be written", ch.id)))?;
+            for r in ch.residues.clone() {
+                let res = &first.residues[r];
+                let mut conf = pdbtbx::Conformer::new(&res.name, None, None)
+                    .ok_or_else(|| Error::invalid(format!("residue name {:?} cannot be written", res.name)))?;
+                for ai in res.atoms.clone() {
+                    let a = &first.atoms[ai];
+                    let p = s.atoms[ai].pos;
+                    let b = s.atoms[ai].b;
+                    let atom = pdbtbx::Atom::new(
+                        a.hetero,
+                        serial,
+                        &a.name,
+                        p[0],
+                        p[1],
+                        p[2],
+                        a.occupancy,
+                        b,
+                        a.element.symbol(),
+                        0,
+                    )
+                    .ok_or_else(|| Error::invalid(format!("atom {:?} cannot be written", a.name)))?;
+                    serial += 1;
+                    conf.add_atom(atom);
+                }
+                let residue = pdbtbx::Residue::new(res.seq, res.icode.as_deref(), Some(conf))
+                    .ok_or_else(|| Error::invalid(format!("residue {} cannot be written", res.seq)))?;
+                chain.add_residue(residue);
+            }
+            model.add_chain(chain);
+        }
+        pdb.add_model(model);
+    }
+    Ok(pdb)
+}
+
+/// Write one or several models sharing the same atoms (an ensemble) to PDB or mmCIF, chosen by the
+/// extension. Models are written with identical atom records, so the file reads back as an
+/// ensemble. Refuses to replace an existing file unless `overwrite`.
+pub fn write_models(path: impl AsRef<Path>, models: &[Structure], overwrite: bool) -> Result<()> {
+    let path = path.as_ref();
+    if models.is_empty() {
+        return Err(Error::invalid(format!("write_models {}: no models to write", path.display())));
+    }
+    crate::error::check_overwrite(path, overwrite)?;
+    let pdb = to_pdbtbx(models)?;
+    let name = path.to_string_lossy().to_string();
+    let lower = name.to_ascii_lowercase();
+    let stem = lower.trim_end_matches(".gz");
+    let is_cif = stem.ends_with(".cif") || stem.ends_with(".mmcif");
+    let is_pdb = stem.ends_with(".pdb") || stem.ends_with(".ent");
+    if !is_cif && !is_pdb {
+        return Err(Error::file(path, "extension", "use .pdb, .ent, .cif or .mmcif (optionally .gz)"));
+    }
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let sink: Box<dyn std::io::Write> = if lower.ends_with(".gz") {
+        Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::default()))
+    } else {
+        Box::new(file)
+    };
+    let writer = BufWriter::new(sink);
+    if is_cif {
+        pdbtbx::save_mmcif_raw(&pdb, writer);
+    } else {
+        pdbtbx::save_pdb_raw(&pdb, writer, StrictnessLevel::Loose);
+    }
+    Ok(())
+}
+
+/// Models as PDB-format text (for the molecular viewer and for tests).
+pub fn models_to_pdb_string(models: &[Structure]) -> Result<String> {
+    if models.is_empty() {
+        return Ok(String::new());
+    }
+    let pdb = to_pdbtbx(models)?;
+    let mut buf = Vec::new();
+    pdbtbx::save_pdb_raw(&pdb, BufWriter::new(&mut buf), StrictnessLevel::Loose);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}

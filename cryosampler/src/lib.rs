@@ -1,0 +1,30 @@
+//! # CryoSampler
+//!
+//! Atomic conformational ensembles of proteins from cryo-EM density maps: a VAE deforms a static
+//! reference structure to fit each map of an ensemble (stage 1), a flow-matching model learns the
+//! distribution of the VAE latents (stage 2) and samples new conformations, and a validation suite
+//! scores models the way the PDB does (map-model CCs, MolProbity-style geometry).
+//!
+//! The user-facing API is a chain of owned stages:
+//!
+//! ```no_run
+//! use cryosampler::prelude::*;
+//! let ens = Ensemble::load(&["map_0.mrc", "map_1.mrc"], 4.5)?;
+//! let aligned = ens.align("reference.pdb")?;
+//! # Ok::<(), cryosampler::Error>(())
+//! ```
+
+pub mod density;
+pub mod device;
+mod error;
+pub mod io;
+pub mod structure;
+
+pub use error::{Error, FileError, Result, check_overwrite};
+
+/// Everything a notebook needs, in one `use cryosampler::prelude::*;`.
+pub mod prelude {
+    pub use crate::density::{Grid, Map, RenderOptions};
+    pub use crate::structure::Structure;
+    pub use crate::{Error, Result};
+}
