@@ -9,16 +9,18 @@
 //!
 //! ```no_run
 //! use cryosampler::prelude::*;
-//! let ens = Ensemble::load(&["map_0.mrc", "map_1.mrc"], 4.5)?;
+//! let ens = Ensemble::load(&["map_0.mrc", "map_1.mrc"])?.with_resolution(4.5);
 //! let aligned = ens.align("reference.pdb")?;
 //! # Ok::<(), cryosampler::Error>(())
 //! ```
 
+pub mod align;
 pub mod density;
 pub mod device;
 mod error;
 pub mod io;
 pub mod metrics;
+pub mod pipeline;
 pub mod structure;
 
 pub use error::{Error, FileError, Result, check_overwrite};
@@ -26,6 +28,7 @@ pub use error::{Error, FileError, Result, check_overwrite};
 /// Everything a notebook needs, in one `use cryosampler::prelude::*;`.
 pub mod prelude {
     pub use crate::density::{Grid, Map, RenderOptions};
+    pub use crate::pipeline::{AlignConfig, AlignedEnsemble, Ensemble, FitTarget, LoadOptions};
     pub use crate::structure::Structure;
     pub use crate::{Error, Result};
 }

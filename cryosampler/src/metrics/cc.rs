@@ -158,7 +158,7 @@ pub fn model_map(s: &Structure, grid: &Grid, d_min: f64) -> Map {
     let cut = 1.0 / (d_min * d_min);
     apply_radial(&mut c, &fine, |q2| if q2 < cut { (b_add * q2 / 4.0).exp() } else { 0.0 });
     fft3(&mut c, fine.shape, true);
-    let [nz, ny, nx] = grid.shape;
+    let [_, ny, nx] = grid.shape;
     let mut data = vec![0f32; grid.len()];
     data.par_chunks_mut(nx * ny).enumerate().for_each(|(iz, pl)| {
         for iy in 0..ny {

@@ -50,7 +50,7 @@ pub fn dihedral(a: [f64; 3], b: [f64; 3], c: [f64; 3], d: [f64; 3]) -> f64 {
 }
 
 /// A rigid transform `x -> R x + t`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rigid {
     /// Rotation matrix (row-major).
     pub rot: [[f64; 3]; 3],
