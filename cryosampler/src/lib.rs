@@ -19,7 +19,9 @@ pub mod density;
 pub mod device;
 mod error;
 pub mod io;
+pub mod loss;
 pub mod metrics;
+pub mod model;
 pub mod pipeline;
 pub mod structure;
 

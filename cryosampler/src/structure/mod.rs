@@ -169,9 +169,14 @@ impl Structure {
         self.residues[r].atoms.clone().find(|&i| self.atoms[i].name == name)
     }
 
-    /// Indices of the C-alpha atoms of amino-acid residues, in order.
+    /// Indices of the C-alpha atoms of amino-acid residues, in order (calcium ions, also named
+    /// "CA", are not included).
     pub fn ca_indices(&self) -> Vec<usize> {
-        (0..self.residues.len()).filter_map(|r| self.atom_in(r, "CA")).collect()
+        (0..self.residues.len())
+            .filter(|&r| is_amino_acid(&self.residues[r].name))
+            .filter_map(|r| self.atom_in(r, "CA"))
+            .filter(|&i| self.atoms[i].element == Element::C)
+            .collect()
     }
 
     /// Backbone (N, CA, C, O) per residue, with chain-break segments.
