@@ -14,6 +14,7 @@
 //! # Ok::<(), cryosampler::Error>(())
 //! ```
 
+pub mod baseline;
 pub mod density;
 pub mod device;
 mod error;

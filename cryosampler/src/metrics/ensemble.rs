@@ -250,9 +250,9 @@ fn transport(cost: &[Vec<f64>]) -> (f64, Vec<Vec<f64>>) {
             }
             done[u] = true;
             if u < n {
-                for j in 0..m {
+                for (j, &c) in cost[u].iter().enumerate() {
                     let w = n + j;
-                    let nd = dist[u] + (cost[u][j] + pot[u] - pot[w]).max(0.0);
+                    let nd = dist[u] + (c + pot[u] - pot[w]).max(0.0);
                     if !done[w] && nd < dist[w] {
                         dist[w] = nd;
                         prev[w] = u;
@@ -274,9 +274,9 @@ fn transport(cost: &[Vec<f64>]) -> (f64, Vec<Vec<f64>>) {
         // sink: the map with spare demand at the smallest true distance dist + pot
         let mut sink = usize::MAX;
         let mut best = f64::INFINITY;
-        for j in 0..m {
+        for (j, &left) in demand.iter().enumerate() {
             let w = n + j;
-            if demand[j] > 0 && dist[w].is_finite() && dist[w] + pot[w] < best {
+            if left > 0 && dist[w].is_finite() && dist[w] + pot[w] < best {
                 best = dist[w] + pot[w];
                 sink = w;
             }
@@ -327,6 +327,7 @@ fn transport(cost: &[Vec<f64>]) -> (f64, Vec<Vec<f64>>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
