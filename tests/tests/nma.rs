@@ -61,6 +61,7 @@ fn adk_anm_matches_prody() {
     let t_dense = t.elapsed().as_secs_f64();
     assert_eq!(dense.modes().solver, AnmSolver::Dense);
     assert_eq!(dense.modes().n_zero, 6);
+    assert_eq!(dense.to_string(), "<Nma ANM 214 nodes, cutoff 15 A, gamma 1, 20 modes, lambda_1 0.9767>");
     check_adk_against_prody(&dense, &facts);
     let t = Instant::now();
     let sparse = Nma::anm(&reference, &AnmConfig::default().with_solver(AnmSolver::Sparse)).unwrap();

@@ -683,6 +683,21 @@ impl Nma {
     }
 }
 
+impl Nma {
+    /// Notebook display: the summary line and the eigenvalues of the kept modes.
+    pub fn evcxr_display(&self) {
+        let vals: Vec<String> = self.eigenvalues().iter().map(|v| format!("{v:.4}")).collect();
+        let summary = self.to_string().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        println!(
+            "EVCXR_BEGIN_CONTENT text/html\n<div><b>{summary}</b><br>eigenvalues: {}<br>{} zero modes dropped, {} springs, {:?} solver</div>\nEVCXR_END_CONTENT",
+            vals.join(", "),
+            self.modes.n_zero,
+            self.modes.n_springs,
+            self.modes.solver
+        );
+    }
+}
+
 impl fmt::Display for Nma {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
