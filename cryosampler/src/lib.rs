@@ -15,6 +15,7 @@
 //! ```
 
 pub mod align;
+pub mod baseline;
 pub mod density;
 pub mod device;
 mod error;

@@ -1,4 +1,9 @@
-//! Validation metrics: map-model correlations (Phenix definitions), MolProbity-style geometry and
-//! ensemble-level precision / recall / W2.
+//! Scores for models and ensembles: map-model fit, MolProbity-style geometry and ensemble metrics.
+//!
+//! - [`cc`]: map-model correlations with the Phenix definitions (CC_mask, CC_volume, CC_peaks,
+//!   CC_box) and per-residue local CC.
+//! - [`ensemble`]: unpaired comparison of a set of models with a set of maps (precision, recall and
+//!   the 2-Wasserstein distance on d = sqrt(1 - CC)).
 
 pub mod cc;
+pub mod ensemble;
