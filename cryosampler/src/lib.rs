@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod structure;
+pub mod train;
 
 pub use error::{Error, FileError, Result, check_overwrite};
 

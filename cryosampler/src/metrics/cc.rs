@@ -340,3 +340,33 @@ pub fn cc_per_residue(map: &Map, model_map: &Map, s: &Structure) -> Vec<Option<f
         })
         .collect()
 }
+
+/// Refine one B-factor for the whole model (A^2, searched in 0..=300) that maximises CC_mask
+/// against `map`, like a group-B real-space refinement; returns the B and the CCs at that B.
+pub fn fit_global_b(map: &Map, model: &Structure, resolution: f64) -> Result<(f64, MapModelCc)> {
+    let d_min = effective_d_min(&map.grid, resolution);
+    let mask = envelope_mask(model, &map.grid, MASK_SOLVENT_RADIUS, MASK_SHRINK);
+    let eval = |b: f64| -> Result<MapModelCc> {
+        let mut s = model.clone();
+        s.set_b(b);
+        ccs_from_maps(map, &model_map(&s, &map.grid, d_min), &mask, d_min)
+    };
+    let scan: Vec<f64> = (0..=6).map(|i| i as f64 * 50.0).collect();
+    let mut vals = Vec::with_capacity(scan.len());
+    for &b in &scan {
+        vals.push(eval(b)?.cc_mask);
+    }
+    let best = (0..scan.len()).max_by(|&i, &j| vals[i].total_cmp(&vals[j])).unwrap_or(0);
+    let (mut lo, mut hi) = (scan[best.saturating_sub(1)], scan[(best + 1).min(scan.len() - 1)]);
+    for _ in 0..6 {
+        let (m1, m2) = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0);
+        if eval(m1)?.cc_mask >= eval(m2)?.cc_mask {
+            hi = m2;
+        } else {
+            lo = m1;
+        }
+    }
+    let b = 0.5 * (lo + hi);
+    let cc = eval(b)?;
+    Ok(if cc.cc_mask >= vals[best] { (b, cc) } else { (scan[best], eval(scan[best])?) })
+}

@@ -100,6 +100,7 @@ pub struct AlignedEnsemble {
     pub(crate) resolution: f64,
     pub(crate) resolution_estimated: bool,
     pub(crate) reference_cc: Vec<MapModelCc>,
+    pub(crate) truths: Option<Arc<Vec<Structure>>>,
 }
 
 impl Ensemble {
@@ -137,6 +138,12 @@ impl Ensemble {
             (0..first_cc.len()).max_by(|&a, &b| first_cc[a].cc_mask.total_cmp(&first_cc[b].cc_mask)).unwrap_or(0);
         let blur = estimate_blur(&self.maps[best_map], &reference, nominal)?;
         report.push(format!("width estimated on {} (best reference fit)", self.maps[best_map].name()));
+        // the mean of several states pulls the reference between them: finish the rigid fit on the
+        // single map it matches best (one start, the pose found so far)
+        let target = match cfg.target {
+            FitTarget::MeanMap => self.maps[best_map].as_ref().clone(),
+            _ => target,
+        };
         // refine the pose once with the right width
         let fit = match fit {
             Some(first) => {
@@ -175,6 +182,7 @@ impl Ensemble {
             resolution,
             resolution_estimated: estimated,
             reference_cc,
+            truths: None,
         })
     }
 }
@@ -221,6 +229,27 @@ impl AlignedEnsemble {
     /// Phenix CCs of the (unchanged) reference against each map: the baseline any model must beat.
     pub fn reference_cc(&self) -> &[MapModelCc] {
         &self.reference_cc
+    }
+
+    /// Attach known true models (one per map, same atoms as the reference) for benchmarks and
+    /// teaching: training then reports the C-alpha RMSD of each map's model to its truth.
+    pub fn with_truths(mut self, truths: Vec<Structure>) -> Result<AlignedEnsemble> {
+        if truths.len() != self.ensemble.len() {
+            return Err(crate::Error::invalid(format!("{} truths for {} maps", truths.len(), self.ensemble.len())));
+        }
+        let n = self.reference.ca_indices().len();
+        for (k, t) in truths.iter().enumerate() {
+            if t.ca_indices().len() != n {
+                return Err(crate::Error::invalid(format!("truth {k} has {} C-alpha atoms, the reference {n}", t.ca_indices().len())));
+            }
+        }
+        self.truths = Some(Arc::new(truths));
+        Ok(self)
+    }
+
+    /// The attached true models, if any.
+    pub fn truths(&self) -> Option<&[Structure]> {
+        self.truths.as_deref().map(|v| v.as_slice())
     }
 
     /// What loading and alignment did.

@@ -10,6 +10,8 @@
 
 mod aligned;
 mod ensemble;
+mod vae_fit;
 
 pub use aligned::{AlignConfig, AlignedEnsemble, FitTarget, ReferenceSource};
 pub use ensemble::{Ensemble, LoadOptions, MapEntry};
+pub use vae_fit::{ca_rmsd, RunInfo, VaeFit};

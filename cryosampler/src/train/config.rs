@@ -1,0 +1,220 @@
+//! Stage-1 training configuration with documented defaults.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::VaeNetConfig;
+
+/// Which parts of the MolProbity-style loss are on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MolprobityParts {
+    /// Ramachandran term.
+    pub rama: bool,
+    /// Rotamer term.
+    pub rotamer: bool,
+    /// Clash term.
+    pub clash: bool,
+    /// Bond-length term.
+    pub bond: bool,
+    /// Bond-angle term.
+    pub angle: bool,
+}
+
+impl Default for MolprobityParts {
+    fn default() -> Self {
+        MolprobityParts { rama: true, rotamer: true, clash: true, bond: true, angle: true }
+    }
+}
+
+/// Settings of [`crate::pipeline::AlignedEnsemble::fit_vae`]. Every field has a default (see
+/// [`VaeConfig::default`]); `with_*` setters change one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VaeConfig {
+    /// Network architecture.
+    pub net: VaeNetConfig,
+    /// Training epochs; one epoch is one optimiser step over every map (default 400).
+    pub epochs: usize,
+    /// Maps per step; `None` = all maps (default).
+    pub batch_size: Option<usize>,
+    /// Adam learning rate at the start (default 2e-3), decayed by a cosine to `lr_final`.
+    pub learning_rate: f64,
+    /// Learning rate at the end (default 2e-4).
+    pub lr_final: f64,
+    /// KL weight (paper default 1e-4).
+    pub lambda_kl: f64,
+    /// MolProbity-style loss weight (paper default 1e-6).
+    pub lambda_m: f64,
+    /// Backbone loss weight (paper default 1e2).
+    pub lambda_b: f64,
+    /// Residues per backbone window (default 5 = 20 atoms).
+    pub backbone_window: usize,
+    /// Structural losses (backbone + MolProbity) on; `false` is the paper's ablation.
+    pub structural_loss: bool,
+    /// Parts of the MolProbity-style loss.
+    pub molprobity: MolprobityParts,
+    /// Voxel size (A) of the network's grid; default `max(map voxel, resolution / 2)`.
+    pub net_voxel: Option<f64>,
+    /// Coarse-to-fine schedule: the forward model and the target maps start blurred by this extra B
+    /// (A^2) and sharpen in 5 steps to none over the first [`VaeConfig::coarse_fraction`] of the
+    /// epochs. Widens the basin for large motions. Default 400; 0 turns it off.
+    pub coarse_start_b: f64,
+    /// Fraction of the epochs spent in the coarse-to-fine schedule (default 0.6).
+    pub coarse_fraction: f64,
+    /// Sample `z` with the reparameterisation trick during training (default true); evaluation
+    /// always uses the mean.
+    pub sample_latent: bool,
+    /// Random seed (weights, noise). Fixed seeds give repeatable runs on CPU.
+    pub seed: u64,
+    /// Stop after this many seconds (the epoch in progress finishes). Default none.
+    pub max_seconds: Option<f64>,
+    /// Print a progress line every this many epochs (default 10; 0 = silent).
+    pub log_every: usize,
+    /// Write a checkpoint every this many epochs when `run_dir` is set (default 100).
+    pub checkpoint_every: usize,
+    /// Run directory for `config.json`, checkpoints and results (default none: keep in memory).
+    pub run_dir: Option<PathBuf>,
+    /// Continue from the checkpoint in `run_dir` if there is one (default false: an existing run
+    /// directory with a checkpoint is an error, so nothing is overwritten by accident).
+    pub resume: bool,
+}
+
+impl Default for VaeConfig {
+    fn default() -> Self {
+        VaeConfig {
+            net: VaeNetConfig::default(),
+            epochs: 400,
+            batch_size: None,
+            learning_rate: 2e-3,
+            lr_final: 2e-4,
+            lambda_kl: 1e-4,
+            lambda_m: 1e-6,
+            lambda_b: 1e2,
+            backbone_window: 5,
+            structural_loss: true,
+            molprobity: MolprobityParts::default(),
+            net_voxel: None,
+            coarse_start_b: 400.0,
+            coarse_fraction: 0.6,
+            sample_latent: true,
+            seed: 0,
+            max_seconds: None,
+            log_every: 10,
+            checkpoint_every: 100,
+            run_dir: None,
+            resume: false,
+        }
+    }
+}
+
+macro_rules! setter {
+    ($name:ident, $field:ident, $t:ty, $doc:literal) => {
+        #[doc = $doc]
+        pub fn $name(mut self, v: $t) -> Self {
+            self.$field = v;
+            self
+        }
+    };
+}
+
+impl VaeConfig {
+    setter!(with_epochs, epochs, usize, "Set the number of epochs.");
+    setter!(with_learning_rate, learning_rate, f64, "Set the initial learning rate.");
+    setter!(with_lr_final, lr_final, f64, "Set the final learning rate.");
+    setter!(with_lambda_kl, lambda_kl, f64, "Set the KL weight.");
+    setter!(with_lambda_m, lambda_m, f64, "Set the MolProbity-style loss weight.");
+    setter!(with_lambda_b, lambda_b, f64, "Set the backbone loss weight.");
+    setter!(with_structural_loss, structural_loss, bool, "Switch the structural losses on or off (ablation).");
+    setter!(with_coarse_start_b, coarse_start_b, f64, "Set the starting blur of the coarse-to-fine schedule (0 = off).");
+    setter!(with_seed, seed, u64, "Set the random seed.");
+    setter!(with_log_every, log_every, usize, "Print a progress line every n epochs (0 = silent).");
+    setter!(with_checkpoint_every, checkpoint_every, usize, "Checkpoint every n epochs.");
+    setter!(with_net, net, VaeNetConfig, "Set the architecture.");
+    setter!(with_resume, resume, bool, "Continue from the checkpoint in the run directory.");
+    setter!(with_sample_latent, sample_latent, bool, "Sample z during training (reparameterisation).");
+    setter!(with_molprobity, molprobity, MolprobityParts, "Choose the MolProbity-style loss parts.");
+
+    /// Set the network grid's voxel size (A).
+    pub fn with_net_voxel(mut self, v: f64) -> Self {
+        self.net_voxel = Some(v);
+        self
+    }
+
+    /// Set a time cap in seconds.
+    pub fn with_max_seconds(mut self, s: f64) -> Self {
+        self.max_seconds = Some(s);
+        self
+    }
+
+    /// Set the run directory.
+    pub fn with_run_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.run_dir = Some(dir.into());
+        self
+    }
+
+    /// Set the batch size.
+    pub fn with_batch_size(mut self, n: usize) -> Self {
+        self.batch_size = Some(n.max(1));
+        self
+    }
+
+    /// Learning rate at `epoch` (cosine from `learning_rate` to `lr_final`).
+    pub fn lr_at(&self, epoch: usize) -> f64 {
+        let t = epoch as f64 / self.epochs.max(1) as f64;
+        self.lr_final + 0.5 * (self.learning_rate - self.lr_final) * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
+    }
+
+    /// Extra blur (A^2) of the coarse-to-fine schedule at `epoch`: `start_b / 2^level` for five
+    /// levels, then 0.
+    pub fn coarse_b_at(&self, epoch: usize) -> f64 {
+        if self.coarse_start_b <= 0.0 || self.epochs == 0 {
+            return 0.0;
+        }
+        let span = (self.coarse_fraction * self.epochs as f64).max(1.0);
+        let level = (epoch as f64 / span * 5.0).floor() as i32;
+        if level >= 5 { 0.0 } else { self.coarse_start_b / 2f64.powi(level) }
+    }
+
+    /// Check the values.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::Error::invalid(format!("VaeConfig: {m}")));
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        for (n, v) in [("learning_rate", self.learning_rate), ("lr_final", self.lr_final)] {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(format!("{n} must be positive, got {v}"));
+            }
+        }
+        for (n, v) in [("lambda_kl", self.lambda_kl), ("lambda_m", self.lambda_m), ("lambda_b", self.lambda_b), ("coarse_start_b", self.coarse_start_b)] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return bad(format!("{n} must be >= 0, got {v}"));
+            }
+        }
+        if let Some(v) = self.net_voxel {
+            if !(v > 0.0) {
+                return bad(format!("net_voxel must be positive, got {v}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        let c = VaeConfig::default().with_epochs(100);
+        assert!((c.lr_at(0) - 2e-3).abs() < 1e-12);
+        assert!((c.lr_at(100) - 2e-4).abs() < 1e-12);
+        assert!((c.lr_at(50) - 1.1e-3).abs() < 1e-12);
+        // 60 epochs of coarse-to-fine in 5 levels of 12
+        assert_eq!(c.coarse_b_at(0), 400.0);
+        assert_eq!(c.coarse_b_at(12), 200.0);
+        assert_eq!(c.coarse_b_at(59), 25.0);
+        assert_eq!(c.coarse_b_at(60), 0.0);
+        assert!(VaeConfig::default().with_epochs(0).validate().is_err());
+    }
+}
