@@ -18,6 +18,7 @@ pub mod density;
 pub mod device;
 mod error;
 pub mod io;
+pub mod metrics;
 pub mod structure;
 
 pub use error::{Error, FileError, Result, check_overwrite};
