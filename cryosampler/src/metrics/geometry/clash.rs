@@ -204,12 +204,11 @@ pub fn atom_types(s: &Structure, parent: &[Option<usize>]) -> Vec<AtomType> {
             c_term[r] = next_linked(s, r).is_none();
         }
     }
-    // probe: a heavy atom carrying a hydrogen (occupancy >= 0.25, B < 80) is not the donor.
+    // probe: a heavy atom carrying a hydrogen (occupancy >= 0.25) is not itself the donor.
     let mut has_h = vec![false; s.atoms.len()];
     for (i, p) in parent.iter().enumerate() {
         if let Some(p) = *p
             && s.atoms[i].occupancy.abs() >= 0.25
-            && s.atoms[i].b < 80.0
             && let Some(x) = has_h.get_mut(p)
         {
             *x = true;
