@@ -13,7 +13,7 @@ fn main() {
     let d = "/work/shared/data/adk_tmd";
     let ens = Ensemble::load(&(0..4).map(|k| format!("{d}/map_{k}_noisy.mrc")).collect::<Vec<_>>()).unwrap().with_resolution(4.5);
     let al = ens.align_with(format!("{d}/reference.pdb"), &AlignConfig { target: FitTarget::AssumeAligned, ..Default::default() }).unwrap();
-    let data = TrainData::new(al.ensemble().maps(), Arc::new(al.reference().clone()), 4.5, al.blur().b_extra, 2.25).unwrap();
+    let data = TrainData::new(al.ensemble().maps(), Arc::new(al.reference().clone()), 4.5, al.blur().b_extra, 2.25, 2).unwrap();
     let cfg = VaeNetConfig::default();
     let mut model = Vae::<AB>::new(&cfg, &dev);
     let mut opt = AdamConfig::new().init::<AB, Vae<AB>>();

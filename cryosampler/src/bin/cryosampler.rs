@@ -19,6 +19,220 @@ struct Cli {
 enum Cmd {
     /// Stage 1: fit one model per map with the VAE.
     Fit(FitArgs),
+    /// Stage 2: train the flow on a stage-1 run (once) and draw conformations.
+    Sample(SampleArgs),
+    /// Decode latents evenly spaced between two maps' codes of a stage-1 run.
+    Interpolate(InterpArgs),
+    /// Map-model CCs, geometry and (several models vs several maps) ensemble metrics.
+    Evaluate(EvalArgs),
+    /// Normal-mode (ANM) baseline ensemble.
+    Nma(NmaArgs),
+}
+
+#[derive(clap::Args)]
+struct SampleArgs {
+    /// Stage-1 run directory.
+    run_dir: PathBuf,
+    /// Number of conformations.
+    #[arg(long, default_value_t = 16)]
+    n: usize,
+    /// A related structure to deform instead of the reference (transfer).
+    #[arg(long)]
+    reference: Option<PathBuf>,
+    /// Output multi-model file (.pdb or .cif).
+    #[arg(long)]
+    out: PathBuf,
+    /// Flow-matching steps when the run has no flow yet.
+    #[arg(long)]
+    flow_steps: Option<usize>,
+    /// Latents interpolated between adjacent maps for flow training.
+    #[arg(long)]
+    augment: Option<usize>,
+    /// Retrain the flow even if the run has one.
+    #[arg(long)]
+    retrain: bool,
+    /// Random seed of the flow.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replace the output file.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(clap::Args)]
+struct InterpArgs {
+    /// Stage-1 run directory.
+    run_dir: PathBuf,
+    /// First map index.
+    #[arg(long)]
+    from: usize,
+    /// Last map index.
+    #[arg(long)]
+    to: usize,
+    /// Number of structures (both ends included).
+    #[arg(long, default_value_t = 8)]
+    steps: usize,
+    /// Output multi-model file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace the output file.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Maps (MRC/CCP4).
+    #[arg(long, num_args = 1.., required = true)]
+    maps: Vec<PathBuf>,
+    /// Models (PDB/mmCIF; multi-model files count every model).
+    #[arg(long, num_args = 1.., required = true)]
+    models: Vec<PathBuf>,
+    /// Resolution (A).
+    #[arg(long)]
+    resolution: f64,
+    /// Write everything as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Skip the geometry validation.
+    #[arg(long)]
+    no_geometry: bool,
+}
+
+#[derive(clap::Args)]
+struct NmaArgs {
+    /// Reference structure.
+    #[arg(long)]
+    reference: PathBuf,
+    /// Number of conformations.
+    #[arg(long, default_value_t = 16)]
+    n: usize,
+    /// C-alpha RMSD extent of the ensemble (A): conformations span [-rmsd, +rmsd] along the mode.
+    #[arg(long, default_value_t = 1.0)]
+    rmsd: f64,
+    /// Mode (1-based, default the first non-trivial one).
+    #[arg(long, default_value_t = 1)]
+    mode: usize,
+    /// Output multi-model file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace the output file.
+    #[arg(long)]
+    force: bool,
+}
+
+fn sample(a: SampleArgs) -> Result<()> {
+    use cryosampler::pipeline::{FlowFit, VaeFit};
+    use cryosampler::train::FlowConfig;
+    let has_flow = a.run_dir.join("flow/flow.mpk").exists();
+    let mut flow = if has_flow && !a.retrain {
+        println!("loading the flow from {}", a.run_dir.join("flow").display());
+        FlowFit::load(&a.run_dir)?
+    } else {
+        let vae = VaeFit::load(&a.run_dir)?;
+        let mut cfg = FlowConfig::default();
+        if let Some(v) = a.flow_steps {
+            cfg = cfg.with_steps(v);
+        }
+        if let Some(v) = a.augment {
+            cfg = cfg.with_augment(v);
+        }
+        if let Some(v) = a.seed {
+            cfg = cfg.with_seed(v);
+        }
+        vae.train_flow(cfg)?
+    };
+    let samples = match &a.reference {
+        Some(p) => flow.sample_with_reference(a.n, p.as_path())?,
+        None => flow.sample(a.n)?,
+    };
+    samples.write(&a.out, a.force)?;
+    println!("{samples}");
+    let r = samples.ca_rmsd_to_reference();
+    println!("C-alpha RMSD to the reference: {}", r.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(" "));
+    println!("wrote {}", a.out.display());
+    Ok(())
+}
+
+fn interpolate(a: InterpArgs) -> Result<()> {
+    let vae = cryosampler::pipeline::VaeFit::load(&a.run_dir)?;
+    let path = vae.interpolate(a.from, a.to, a.steps)?;
+    path.write(&a.out, a.force)?;
+    println!("{path}");
+    println!("wrote {}", a.out.display());
+    Ok(())
+}
+
+fn evaluate(a: EvalArgs) -> Result<()> {
+    use cryosampler::io::{read_models, ReadOptions};
+    use cryosampler::metrics::cc::map_model_cc;
+    use cryosampler::metrics::ensemble::EnsembleMetrics;
+    use cryosampler::metrics::geometry::validate_geometry;
+    let maps: Vec<Map> = a.maps.iter().map(Map::read).collect::<cryosampler::Result<_>>()?;
+    let mut models: Vec<(String, Structure)> = Vec::new();
+    for p in &a.models {
+        let ms = read_models(p, &ReadOptions::default())?;
+        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let many = ms.len() > 1;
+        for (i, m) in ms.into_iter().enumerate() {
+            models.push((if many { format!("{name}#{}", i + 1) } else { name.clone() }, m));
+        }
+    }
+    let mut out = serde_json::json!({ "resolution": a.resolution, "maps": a.maps, "models": [] });
+    println!("{:<28} {:<22} {:>8} {:>9} {:>8} {:>7}", "model", "map", "CC_mask", "CC_volume", "CC_peaks", "CC_box");
+    let mut cc_volume = vec![vec![0.0; maps.len()]; models.len()];
+    for (i, (name, m)) in models.iter().enumerate() {
+        let mut entry = serde_json::json!({ "model": name, "cc": [] });
+        for (j, map) in maps.iter().enumerate() {
+            let cc = map_model_cc(map, m, a.resolution)?;
+            println!("{:<28} {:<22} {:>8.4} {:>9.4} {:>8.4} {:>7.4}", name, map.name(), cc.cc_mask, cc.cc_volume, cc.cc_peaks, cc.cc_box);
+            cc_volume[i][j] = cc.cc_volume;
+            entry["cc"].as_array_mut().map(|v| v.push(serde_json::json!({ "map": map.name(), "cc": cc })));
+        }
+        if !a.no_geometry {
+            let g = validate_geometry(m)?;
+            println!(
+                "{:<28} geometry: Rama outliers {:.2} % favoured {:.2} %, rotamer outliers {:.2} %, clashscore {:.2}, bond/angle RMSZ {:.2}/{:.2}, MolProbity {:.2}",
+                name,
+                g.rama_outlier_pct(),
+                g.rama_favoured_pct(),
+                g.rotamer_outlier_pct(),
+                g.clashscore,
+                g.bond_rmsz,
+                g.angle_rmsz,
+                g.molprobity_score
+            );
+            entry["geometry"] = serde_json::json!({
+                "rama_outliers_pct": g.rama_outlier_pct(), "rama_favoured_pct": g.rama_favoured_pct(),
+                "rotamer_outliers_pct": g.rotamer_outlier_pct(), "clashscore": g.clashscore,
+                "bond_rmsz": g.bond_rmsz, "angle_rmsz": g.angle_rmsz, "molprobity_score": g.molprobity_score,
+            });
+        }
+        out["models"].as_array_mut().map(|v| v.push(entry));
+    }
+    if models.len() > 1 && maps.len() > 1 {
+        let em = EnsembleMetrics::from_cc(&cc_volume)?;
+        println!("ensemble: {em}");
+        out["ensemble"] = serde_json::to_value(&em)?;
+    }
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_string_pretty(&out)?).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn nma(a: NmaArgs) -> Result<()> {
+    use cryosampler::baseline::nma::{AnmConfig, Nma};
+    let reference = Structure::read(&a.reference)?.without_hydrogens();
+    let nma = Nma::anm(&reference, &AnmConfig::default())?;
+    println!("{nma}");
+    if a.mode == 0 {
+        anyhow::bail!("--mode is 1-based");
+    }
+    let confs = nma.conformations(a.n, a.rmsd, &[a.mode - 1])?;
+    cryosampler::io::write_models(&a.out, &confs, a.force)?;
+    println!("wrote {} conformations along mode {} (C-alpha RMSD extent +-{} A) to {}", a.n, a.mode, a.rmsd, a.out.display());
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -62,6 +276,9 @@ struct FitArgs {
     /// Starting blur of the coarse-to-fine schedule (A^2; 0 = off).
     #[arg(long)]
     coarse_start_b: Option<f64>,
+    /// Extra blur kept after the coarse-to-fine schedule (A^2).
+    #[arg(long)]
+    final_b: Option<f64>,
     /// Random seed.
     #[arg(long)]
     seed: Option<u64>,
@@ -127,6 +344,9 @@ fn fit(a: FitArgs) -> Result<()> {
     if let Some(v) = a.seed {
         cfg = cfg.with_seed(v);
     }
+    if let Some(v) = a.final_b {
+        cfg = cfg.with_final_b(v);
+    }
     if let Some(v) = a.batch_size {
         cfg = cfg.with_batch_size(v);
     }
@@ -161,5 +381,9 @@ fn fit(a: FitArgs) -> Result<()> {
 fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Fit(a) => fit(a),
+        Cmd::Sample(a) => sample(a),
+        Cmd::Interpolate(a) => interpolate(a),
+        Cmd::Evaluate(a) => evaluate(a),
+        Cmd::Nma(a) => nma(a),
     }
 }

@@ -2,8 +2,11 @@
 //! 3D grid sampling ([`gridsample`]) and the stage-2 flow network ([`flow`]).
 
 pub mod blocks;
+pub mod flow;
 pub mod gridsample;
+pub mod implicit;
 pub mod vae;
 
 pub use gridsample::grid_sample_3d;
 pub use vae::{Decoder, DeformMlp, Encoder, LatentDist, Vae, VaeNetConfig};
+pub use flow::{FlowNet, FlowNetConfig};

@@ -1,7 +1,8 @@
 //! The stage-1 network: encoder map -> latent grid, decoder latent -> feature grid, deformation MLP.
 //!
 //! Shapes (`D, H, W` the network grid, multiples of 8):
-//! - [`Encoder::forward`]: `[b, 1, D, H, W]` -> [`LatentDist`] with `[b, c_z, D/8, H/8, W/8]`;
+//! - [`Encoder::forward`]: `[b, c_in, D, H, W]` (the map, and by default its difference from the
+//!   ensemble mean) -> [`LatentDist`] with `[b, c_z, D/8, H/8, W/8]`;
 //! - [`Decoder::forward`]: `[b, c_z, D/8, H/8, W/8]` -> `[b, 64, D, H, W]` feature grid;
 //! - [`DeformMlp::forward`]: reference coordinates `[n, 3]` (normalised to the box) and per-atom
 //!   features `[b, n, 64]` -> offsets `[b, n, 3]` (A).
@@ -14,6 +15,7 @@ use burn::tensor::activation::silu;
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{ChannelNorm, ConvNextBlock};
+use super::implicit::ImplicitUpsample;
 
 /// Architecture of the VAE.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,6 +32,14 @@ pub struct VaeNetConfig {
     pub mlp_hidden: usize,
     /// Hidden layers of the deformation MLP (default 2).
     pub mlp_layers: usize,
+    /// Input channels of the encoder: 1 = the map; 2 = the map and its difference from the
+    /// ensemble's mean map (default), which separates the states' codes from the first epoch.
+    #[serde(default = "default_in_channels")]
+    pub input_channels: usize,
+}
+
+fn default_in_channels() -> usize {
+    2
 }
 
 impl Default for VaeNetConfig {
@@ -41,6 +51,7 @@ impl Default for VaeNetConfig {
             kernel: 3,
             mlp_hidden: 128,
             mlp_layers: 2,
+            input_channels: 2,
         }
     }
 }
@@ -86,7 +97,7 @@ impl<B: Backend> Encoder<B> {
         let [c1, c2, c3] = cfg.channels;
         let down = |a: usize, b: usize| Conv3dConfig::new([a, b], [2, 2, 2]).with_stride([2, 2, 2]).init(device);
         Encoder {
-            stem: down(1, c1),
+            stem: down(cfg.input_channels.max(1), c1),
             stem_norm: ChannelNorm::new(c1, device),
             block1: ConvNextBlock::new(c1, cfg.kernel, device),
             down2_norm: ChannelNorm::new(c1, device),
@@ -99,7 +110,7 @@ impl<B: Backend> Encoder<B> {
         }
     }
 
-    /// `[b, 1, D, H, W]` -> latent distribution `[b, c_z, D/8, H/8, W/8]`.
+    /// `[b, input_channels, D, H, W]` -> latent distribution `[b, c_z, D/8, H/8, W/8]`.
     pub fn forward(&self, x: Tensor<B, 5>) -> LatentDist<B> {
         let x = self.block1.forward(self.stem_norm.forward(self.stem.forward(x))); // [b, c1, D/2, ..]
         let x = self.block2.forward(self.down2.forward(self.down2_norm.forward(x))); // [b, c2, D/4, ..]
@@ -125,7 +136,7 @@ pub struct Decoder<B: Backend> {
     block2: ConvNextBlock<B>,
     up1: ConvTranspose3d<B>,
     block1: ConvNextBlock<B>,
-    up0: ConvTranspose3d<B>,
+    up0: ImplicitUpsample<B>,
 }
 
 impl<B: Backend> Decoder<B> {
@@ -140,16 +151,27 @@ impl<B: Backend> Decoder<B> {
             block2: ConvNextBlock::new(c2, cfg.kernel, device),
             up1: up(c2, c1),
             block1: ConvNextBlock::new(c1, cfg.kernel, device),
-            up0: up(c1, cfg.feature_channels),
+            up0: ImplicitUpsample::new(c1, cfg.feature_channels, device),
         }
     }
 
-    /// `[b, c_z, D/8, H/8, W/8]` -> `[b, 64, D, H, W]`.
-    pub fn forward(&self, z: Tensor<B, 5>) -> Tensor<B, 5> {
+    /// Half-resolution features: `[b, c_z, D/8, H/8, W/8]` -> `[b, c1, D/2, H/2, W/2]`.
+    pub fn half(&self, z: Tensor<B, 5>) -> Tensor<B, 5> {
         let x = self.block3.forward(self.input.forward(z)); // [b, c3, D/8, ..]
         let x = self.block2.forward(self.up2.forward(x)); // [b, c2, D/4, ..]
-        let x = self.block1.forward(self.up1.forward(x)); // [b, c1, D/2, ..]
-        self.up0.forward(x) // [b, 64, D, ..]
+        self.block1.forward(self.up1.forward(x)) // [b, c1, D/2, ..]
+    }
+
+    /// The 64-channel feature grid at full resolution: `[b, c_z, D/8, ..]` -> `[b, 64, D, H, W]`.
+    pub fn forward(&self, z: Tensor<B, 5>) -> Tensor<B, 5> {
+        self.up0.grid(self.half(z))
+    }
+
+    /// Trilinear samples of the feature grid at `points` `[n, 3]` (fractional voxel coordinates of
+    /// the full-resolution grid), without materialising the grid: `[b, n, 64]`. Equal to
+    /// `grid_sample_3d(self.forward(z), points)` (see [`super::implicit`]).
+    pub fn sample(&self, z: Tensor<B, 5>, points: Tensor<B, 2>) -> Tensor<B, 3> {
+        self.up0.sample(self.half(z), points)
     }
 }
 
@@ -212,7 +234,7 @@ impl<B: Backend> Vae<B> {
     /// Offsets `[b, n, 3]` for latents `z`, reference atoms at voxel coordinates `points` `[n, 3]`
     /// of the network grid, normalised coordinates `coords` `[n, 3]`.
     pub fn offsets(&self, z: Tensor<B, 5>, points: Tensor<B, 2>, coords: Tensor<B, 2>) -> Tensor<B, 3> {
-        let features = super::gridsample::grid_sample_3d(self.decoder.forward(z), points); // [b, n, 64]
+        let features = self.decoder.sample(z, points); // [b, n, 64]
         self.deform.forward(coords, features)
     }
 }
@@ -225,7 +247,7 @@ mod tests {
     #[test]
     fn untrained_model_returns_the_reference_and_its_readout_gets_gradients() {
         let dev = device::device();
-        let cfg = VaeNetConfig { channels: [4, 4, 4], latent_channels: 2, feature_channels: 8, kernel: 3, mlp_hidden: 8, mlp_layers: 1 };
+        let cfg = VaeNetConfig { channels: [4, 4, 4], latent_channels: 2, feature_channels: 8, kernel: 3, mlp_hidden: 8, mlp_layers: 1, input_channels: 1 };
         let vae = Vae::<AB>::new(&cfg, &dev);
         let x = Tensor::<AB, 5>::random([2, 1, 8, 8, 16], Distribution::Normal(0.0, 1.0), &dev);
         let d = vae.encoder.forward(x);

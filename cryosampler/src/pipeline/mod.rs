@@ -10,8 +10,12 @@
 
 mod aligned;
 mod ensemble;
+mod flow_fit;
+mod samples;
 mod vae_fit;
 
 pub use aligned::{AlignConfig, AlignedEnsemble, FitTarget, ReferenceSource};
 pub use ensemble::{Ensemble, LoadOptions, MapEntry};
 pub use vae_fit::{ca_rmsd, RunInfo, VaeFit};
+pub use flow_fit::FlowFit;
+pub use samples::{SampleEvaluation, Samples};

@@ -69,7 +69,14 @@ impl AlignedEnsemble {
         if let Some(dir) = &cfg.run_dir {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let mut data = TrainData::new(&self.ensemble.maps, self.reference.clone(), self.resolution, self.blur.b_extra, net_voxel)?;
+        let mut data = TrainData::new(
+            &self.ensemble.maps,
+            self.reference.clone(),
+            self.resolution,
+            self.blur.b_extra,
+            net_voxel,
+            cfg.net.input_channels,
+        )?;
         if let Some(truths) = &self.truths {
             let idx = self.reference.ca_indices();
             let ca: Vec<Vec<[f64; 3]>> =
@@ -264,7 +271,14 @@ impl VaeFit {
         let reference = Structure::read(dir.join("reference_aligned.pdb"))?;
         let aligned = ens.align_with(reference, &super::AlignConfig { target: super::FitTarget::AssumeAligned, ..Default::default() })?;
         let model = crate::train::vae::load_model(&dir.join("vae.mpk"), &info.config.net)?;
-        let data = TrainData::new(&aligned.ensemble.maps, aligned.reference.clone(), info.resolution, info.b_extra, info.net_grid.voxel[0])?;
+        let data = TrainData::new(
+            &aligned.ensemble.maps,
+            aligned.reference.clone(),
+            info.resolution,
+            info.b_extra,
+            info.net_grid.voxel[0],
+            info.config.net.input_channels,
+        )?;
         let history: Vec<EpochLog> = read_json(&dir.join("history.json")).unwrap_or_default();
         let mut cfg = info.config.clone();
         cfg.run_dir = Some(dir.to_path_buf());

@@ -61,6 +61,9 @@ pub struct VaeConfig {
     pub coarse_start_b: f64,
     /// Fraction of the epochs spent in the coarse-to-fine schedule (default 0.6).
     pub coarse_fraction: f64,
+    /// Extra blur (A^2) kept after the schedule ends (default 0). A little blur stops the fit from
+    /// chasing noise in low-SNR maps (a matched-filter argument).
+    pub final_b: f64,
     /// Sample `z` with the reparameterisation trick during training (default true); evaluation
     /// always uses the mean.
     pub sample_latent: bool,
@@ -96,6 +99,7 @@ impl Default for VaeConfig {
             net_voxel: None,
             coarse_start_b: 400.0,
             coarse_fraction: 0.6,
+            final_b: 0.0,
             sample_latent: true,
             seed: 0,
             max_seconds: None,
@@ -127,6 +131,7 @@ impl VaeConfig {
     setter!(with_structural_loss, structural_loss, bool, "Switch the structural losses on or off (ablation).");
     setter!(with_coarse_start_b, coarse_start_b, f64, "Set the starting blur of the coarse-to-fine schedule (0 = off).");
     setter!(with_seed, seed, u64, "Set the random seed.");
+    setter!(with_final_b, final_b, f64, "Set the extra blur kept after the coarse-to-fine schedule.");
     setter!(with_log_every, log_every, usize, "Print a progress line every n epochs (0 = silent).");
     setter!(with_checkpoint_every, checkpoint_every, usize, "Checkpoint every n epochs.");
     setter!(with_net, net, VaeNetConfig, "Set the architecture.");
@@ -165,14 +170,14 @@ impl VaeConfig {
     }
 
     /// Extra blur (A^2) of the coarse-to-fine schedule at `epoch`: `start_b / 2^level` for five
-    /// levels, then 0.
+    /// levels, then `final_b` (never below `final_b`).
     pub fn coarse_b_at(&self, epoch: usize) -> f64 {
         if self.coarse_start_b <= 0.0 || self.epochs == 0 {
-            return 0.0;
+            return self.final_b;
         }
         let span = (self.coarse_fraction * self.epochs as f64).max(1.0);
         let level = (epoch as f64 / span * 5.0).floor() as i32;
-        if level >= 5 { 0.0 } else { self.coarse_start_b / 2f64.powi(level) }
+        if level >= 5 { self.final_b } else { (self.coarse_start_b / 2f64.powi(level)).max(self.final_b) }
     }
 
     /// Check the values.
@@ -186,7 +191,7 @@ impl VaeConfig {
                 return bad(format!("{n} must be positive, got {v}"));
             }
         }
-        for (n, v) in [("lambda_kl", self.lambda_kl), ("lambda_m", self.lambda_m), ("lambda_b", self.lambda_b), ("coarse_start_b", self.coarse_start_b)] {
+        for (n, v) in [("lambda_kl", self.lambda_kl), ("lambda_m", self.lambda_m), ("lambda_b", self.lambda_b), ("coarse_start_b", self.coarse_start_b), ("final_b", self.final_b)] {
             if !(v >= 0.0 && v.is_finite()) {
                 return bad(format!("{n} must be >= 0, got {v}"));
             }

@@ -66,30 +66,41 @@ pub struct TrainData {
 }
 
 impl TrainData {
-    /// Prepare maps and reference for training (network grid with voxel `net_voxel`).
-    pub fn new(maps: &[Arc<Map>], reference: Arc<Structure>, resolution: f64, b_extra: f64, net_voxel: f64) -> Result<TrainData> {
+    /// Prepare maps and reference for training (network grid with voxel `net_voxel`, encoder input
+    /// with `input_channels` channels: the map, and for 2 its difference from the mean map).
+    pub fn new(
+        maps: &[Arc<Map>],
+        reference: Arc<Structure>,
+        resolution: f64,
+        b_extra: f64,
+        net_voxel: f64,
+        input_channels: usize,
+    ) -> Result<TrainData> {
         let dev = device::device();
         let grid = &maps[0].grid;
         let net_grid = grid.with_voxel(net_voxel).padded_to_multiple(8);
         let m = maps.len();
         let [d, h, w] = net_grid.shape;
-        let mut inp = Vec::with_capacity(m * d * h * w);
-        for map in maps {
-            let src = if net_voxel > grid.voxel[0] * 1.01 { map.lowpass(2.0 * net_voxel) } else { map.as_ref().clone() };
-            inp.extend(src.resample(&net_grid).normalised().data);
+        let on_net: Vec<Vec<f32>> = maps
+            .iter()
+            .map(|map| {
+                let src = if net_voxel > grid.voxel[0] * 1.01 { map.lowpass(2.0 * net_voxel) } else { map.as_ref().clone() };
+                src.resample(&net_grid).normalised().data
+            })
+            .collect();
+        let nv = d * h * w;
+        let mean: Vec<f32> = (0..nv).map(|i| on_net.iter().map(|v| v[i]).sum::<f32>() / m as f32).collect();
+        let c_in = input_channels.clamp(1, 2);
+        let mut inp = Vec::with_capacity(m * c_in * nv);
+        for v in &on_net {
+            inp.extend_from_slice(v);
+            if c_in == 2 {
+                inp.extend(v.iter().zip(&mean).map(|(a, b)| a - b));
+            }
         }
-        let inputs = Tensor::<AB, 5>::from_data(TensorData::new(inp, [m, 1, d, h, w]), &dev);
+        let inputs = Tensor::<AB, 5>::from_data(TensorData::new(inp, [m, c_in, d, h, w]), &dev);
         let n = reference.atoms.len();
-        let xr = reference.coords_f32();
-        let centre = net_grid.centre();
-        let half = net_grid.extent().map(|e| e / 2.0);
-        let mut pts = Vec::with_capacity(n * 3);
-        let mut nrm = Vec::with_capacity(n * 3);
-        for a in &reference.atoms {
-            let f = net_grid.to_voxel(a.pos);
-            pts.extend(f.map(|v| v as f32));
-            nrm.extend([0, 1, 2].map(|k| ((a.pos[k] - centre[k]) / half[k]) as f32));
-        }
+        let (xr, pts, nrm) = atom_inputs(&net_grid, &reference);
         let outside = reference.atoms.iter().filter(|a| {
             let f = net_grid.to_voxel(a.pos);
             let s = net_grid.nxyz();
@@ -133,6 +144,21 @@ impl TrainData {
         }
         Tensor::from_data(TensorData::new(v, [self.targets.len(), nz, ny, nx]), &device::device())
     }
+}
+
+/// Host arrays the network needs for a structure's atoms on a network grid: coordinates (A),
+/// fractional voxel coordinates, and coordinates normalised to the box (`[-1, 1]` at its faces),
+/// each flat `[n * 3]`.
+pub fn atom_inputs(net_grid: &Grid, s: &Structure) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let centre = net_grid.centre();
+    let half = net_grid.extent().map(|e| e / 2.0);
+    let n = s.atoms.len();
+    let (mut pts, mut nrm) = (Vec::with_capacity(n * 3), Vec::with_capacity(n * 3));
+    for a in &s.atoms {
+        pts.extend(net_grid.to_voxel(a.pos).map(|v| v as f32));
+        nrm.extend([0, 1, 2].map(|k| ((a.pos[k] - centre[k]) / half[k]) as f32));
+    }
+    (s.coords_f32(), pts, nrm)
 }
 
 /// The result of a training run.
