@@ -16,6 +16,7 @@
 
 pub mod align;
 pub mod baseline;
+pub mod bench;
 pub mod density;
 pub mod device;
 mod error;

