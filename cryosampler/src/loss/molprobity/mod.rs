@@ -514,6 +514,62 @@ mod tests {
         Ok(())
     }
 
+    /// Does the loss repair geometry? Adam on the coordinates of a fit without structural loss,
+    /// minimising `L_MolProb` alone (pairs refreshed every 20 steps), then `validate_geometry`.
+    /// `cargo test -p cryosampler --lib molprobity_repairs -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn molprobity_repairs_a_distorted_fit() -> Result<()> {
+        let reference = Structure::read(shared("adk_tmd/reference.pdb"))?;
+        let path = calib("distorted_lambda_b0_map0.pdb");
+        if !path.exists() {
+            return Ok(());
+        }
+        let bad = Structure::read(&path)?;
+        let n = bad.atoms.len();
+        let mut loss = MolprobityLoss::new(&reference, &MolprobityParts::default())?;
+        let dev = device::device();
+        let mut x = bad.coords_f32();
+        let (mut m1, mut m2) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+        let (lr, b1, b2) = (0.01f32, 0.9f32, 0.999f32);
+        for it in 0..400 {
+            if it % 20 == 0 {
+                loss.update_pairs(&x)?;
+            }
+            let t = Tensor::<AB, 3>::from_data(TensorData::new(x.clone(), [1, n, 3]), &dev).require_grad();
+            let total = loss.forward(t.clone())?.total().sum();
+            if it % 100 == 0 {
+                println!("step {it}: L_MolProb {:.3e}", total.clone().into_scalar());
+            }
+            let g = total.backward();
+            let g = t.grad(&g).map(|g| g.into_data().into_vec::<f32>().unwrap_or_default()).unwrap_or_default();
+            for i in 0..x.len() {
+                m1[i] = b1 * m1[i] + (1.0 - b1) * g[i];
+                m2[i] = b2 * m2[i] + (1.0 - b2) * g[i] * g[i];
+                let (h1, h2) = (m1[i] / (1.0 - b1.powi(it + 1)), m2[i] / (1.0 - b2.powi(it + 1)));
+                x[i] -= lr * h1 / (h2.sqrt() + 1e-8);
+            }
+        }
+        let fixed = bad.with_coords_f32(&x)?;
+        let drift = crate::structure::geometry::rmsd(&bad.coords(), &fixed.coords());
+        for (name, s) in [("before", &bad), ("after", &fixed)] {
+            let g = validate_geometry(s)?;
+            println!(
+                "{name:6} rama out {:.2}% ({} scored) fav {:.2}% rota out {:.2}% clashscore {:.1} bond rmsz {:.2} angle rmsz {:.2} MP {:.2}",
+                g.rama_outlier_pct(),
+                g.rama.n,
+                g.rama_favoured_pct(),
+                g.rotamer_outlier_pct(),
+                g.clashscore,
+                g.bond_rmsz,
+                g.angle_rmsz,
+                g.molprobity_score
+            );
+        }
+        println!("RMSD moved: {drift:.2} A");
+        Ok(())
+    }
+
     /// Raw and weighted parts plus `validate_geometry` numbers of the AdK calibration models.
     /// `cargo test -p cryosampler --lib calibration_on_adk_models -- --ignored --nocapture`
     #[test]
