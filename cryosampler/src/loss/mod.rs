@@ -5,6 +5,7 @@
 
 pub mod backbone;
 pub mod kl;
+pub mod molprobity;
 pub mod recon;
 
 use serde::{Deserialize, Serialize};
