@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::config::VaeConfig;
 use crate::density::{render, Grid, Map, RenderOptions, RenderSpec, SplatAtoms};
 use crate::device::{self, AB, B};
+use crate::loss::molprobity::MolprobityLoss;
 use crate::loss::{backbone, kl, recon, BackboneWindows, LossTerms};
 use crate::model::Vae;
 use crate::structure::Structure;
@@ -173,6 +174,9 @@ pub struct TrainOutcome {
 
 type Rec = NamedMpkFileRecorder<FullPrecisionSettings>;
 
+/// Epochs between refreshes of the clash pair list.
+const MOLPROBITY_PAIRS_EVERY: usize = 5;
+
 fn rec_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::file(path, "checkpoint", e.to_string())
 }
@@ -233,6 +237,11 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
     }
     let m = data.targets.len();
     let bw = BackboneWindows::new(&data.reference, cfg.backbone_window)?.to_tensors::<AB>(&dev);
+    let mut molprobity = if cfg.structural_loss && cfg.lambda_m > 0.0 {
+        Some(MolprobityLoss::new(&data.reference, &cfg.molprobity)?)
+    } else {
+        None
+    };
     let batch = cfg.batch_size.unwrap_or(m).min(m).max(1);
     let start = Instant::now();
     let t0 = history.last().map(|h| h.seconds).unwrap_or(0.0);
@@ -250,6 +259,14 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
             targets = data.target_tensor(coarse_b);
         }
         let lr = cfg.lr_at(epoch - 1);
+        if let Some(mp) = molprobity.as_mut() {
+            if (epoch - first_epoch) % MOLPROBITY_PAIRS_EVERY == 0 {
+                // clash pairs from the current models of every map (detached, host side)
+                let dec = encode_decode(&model.valid(), data);
+                let flat: Vec<f32> = dec.coords.into_iter().flatten().collect();
+                mp.update_pairs(&flat)?;
+            }
+        }
         let mut terms = LossTerms::default();
         let mut ncc_all = vec![0.0; m];
         for b0 in (0..m).step_by(batch) {
@@ -270,13 +287,19 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
                 l_bb_val = l_bb.clone().into_scalar() as f64;
                 total = total + l_bb * cfg.lambda_b;
             }
+            let mut mp_parts: Vec<(String, f64)> = Vec::new();
+            if let Some(mp) = &molprobity {
+                let t = mp.forward(x.clone())?;
+                mp_parts = t.means();
+                total = total + t.total().mean() * cfg.lambda_m;
+            }
             let recon_v: Vec<f32> = l_recon.into_data().convert::<f32>().into_vec().unwrap_or_default();
             let total_v = total.clone().into_scalar() as f64;
             let kl_v = l_kl.mean().into_scalar() as f64;
             if !total_v.is_finite() {
                 let mut msg = format!(
-                    "non-finite loss at epoch {epoch} (total {total_v}, recon {:?}, KL {kl_v}, backbone {l_bb_val})",
-                    recon_v
+                    "non-finite loss at epoch {epoch} (total {total_v}, recon {:?}, KL {kl_v}, backbone {l_bb_val}, molprobity {:?})",
+                    recon_v, mp_parts
                 );
                 if let Some(dir) = &run_dir {
                     let p = dir.join("last_good");
@@ -295,6 +318,14 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
             terms.recon += w * recon_v.iter().map(|v| *v as f64).sum::<f64>() / nb as f64;
             terms.kl += w * kl_v;
             terms.backbone += w * l_bb_val;
+            let mp_total: f64 = mp_parts.iter().map(|(_, v)| v).sum();
+            terms.molprobity += w * mp_total;
+            if terms.molprobity_parts.is_empty() {
+                terms.molprobity_parts = mp_parts.iter().map(|(n, _)| (n.clone(), 0.0)).collect();
+            }
+            for (acc, (_, v)) in terms.molprobity_parts.iter_mut().zip(&mp_parts) {
+                acc.1 += w * v;
+            }
             for (k, i) in idx.iter().enumerate() {
                 ncc_all[*i as usize] = 1.0 - recon_v[k] as f64;
             }
@@ -352,7 +383,7 @@ pub fn progress_line(log: &EpochLog, epochs: usize) -> String {
         .map(|r| format!("  | CA-RMSD to truth [{}]", r.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(" ")))
         .unwrap_or_default();
     format!(
-        "epoch {:>4}/{epochs}  total {:.4}  recon {:.4}  kl {:.2}  backbone {:.4}  molprobity {:.1}  | NCC [{}]  | blur +{:.0} A^2  lr {:.1e}  {:.1} s{rmsd}",
+        "epoch {:>4}/{epochs}  total {:.4}  recon {:.4}  kl {:.2}  backbone {:.4}  molprobity {:.3e}  | NCC [{}]  | blur +{:.0} A^2  lr {:.1e}  {:.1} s{rmsd}",
         log.epoch,
         log.terms.total,
         log.terms.recon,
