@@ -19,6 +19,7 @@ pub mod device;
 mod error;
 pub mod io;
 pub mod structure;
+pub mod viz;
 
 pub use error::{Error, FileError, Result, check_overwrite};
 
@@ -26,5 +27,6 @@ pub use error::{Error, FileError, Result, check_overwrite};
 pub mod prelude {
     pub use crate::density::{Grid, Map, RenderOptions};
     pub use crate::structure::Structure;
+    pub use crate::viz::{BarChart, Html, LinePlot, MapSlices, ScatterPlot, Table, Viewer};
     pub use crate::{Error, Result};
 }
