@@ -260,7 +260,8 @@ impl LinePlot {
                     .configure_mesh()
                     .x_desc(self.x_label.as_str())
                     .y_desc(self.y_label.as_str())
-                    .light_line_style(RGBColor(238, 238, 238))
+                    .bold_line_style(RGBColor(225, 225, 225))
+                    .light_line_style(WHITE)
                     .draw()?;
                 for (i, (s, runs)) in self.series.iter().zip(&runs).enumerate() {
                     let c = colour(i);
@@ -409,7 +410,8 @@ impl ScatterPlot {
                 .configure_mesh()
                 .x_desc(self.x_label.as_str())
                 .y_desc(self.y_label.as_str())
-                .light_line_style(RGBColor(238, 238, 238))
+                .bold_line_style(RGBColor(225, 225, 225))
+                .light_line_style(WHITE)
                 .draw()?;
             for (i, g) in self.groups.iter().enumerate() {
                 let c = colour(i);
@@ -525,7 +527,8 @@ impl BarChart {
                 .disable_x_mesh()
                 .x_labels(0)
                 .y_desc(self.y_label.as_str())
-                .light_line_style(RGBColor(238, 238, 238))
+                .bold_line_style(RGBColor(225, 225, 225))
+                .light_line_style(WHITE)
                 .draw()?;
             // category names under the axis, centred on each group of bars
             let font = ("sans-serif", 13).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));

@@ -130,6 +130,9 @@ pub struct ComponentSpec {
     pub models: usize,
     /// Representations in nglview's `[{type, params}]` form.
     pub representations: Vec<Representation>,
+    /// Number of chains (structures), for default colours; not sent to the page.
+    #[serde(skip)]
+    pub chains: usize,
 }
 
 /// Everything the page needs: an nglview-like description of the scene.
@@ -243,6 +246,7 @@ impl Viewer {
             as_trajectory,
             models: models.len(),
             representations,
+            chains: models.first().map(|m| m.chains.len()).unwrap_or(0),
         });
     }
 
@@ -283,9 +287,12 @@ impl Viewer {
         self
     }
 
-    /// Cartoon of the protein/nucleic chains, coloured by chain.
+    /// Cartoon of the protein/nucleic chains: a rainbow from N- to C-terminus for a single chain,
+    /// coloured by chain otherwise.
     pub fn cartoon(self) -> Viewer {
-        self.representation("cartoon", json!({"sele": "polymer", "colorScheme": "chainname"}))
+        let chains = self.spec.components.iter().rev().find(|c| c.kind == ComponentKind::Structure).map(|c| c.chains);
+        let scheme = if chains == Some(1) { "residueindex" } else { "chainname" };
+        self.representation("cartoon", json!({"sele": "polymer", "colorScheme": scheme}))
     }
 
     /// Sticks for the atoms in an NGL selection (`"ligand"`, `"sidechainAttached and 10-20"`,
@@ -354,6 +361,7 @@ impl Viewer {
             as_trajectory: false,
             models: 1,
             representations: vec![surface],
+            chains: 0,
         });
         self
     }
@@ -398,7 +406,7 @@ impl Viewer {
         Ok(Html(format!(
             "<div class=\"cryosampler-viewer-wrap\">\
              <div id=\"{id}\" class=\"cryosampler-viewer\" data-status=\"loading\" \
-             style=\"width:100%;height:{h}px;position:relative;border:1px solid #ddd\">\
+             style=\"width:100%;min-width:320px;height:{h}px;position:relative;border:1px solid #ddd\">\
              <div class=\"cs-msg\" style=\"position:absolute;left:8px;top:8px;font:13px sans-serif;color:#666;z-index:10\">\
              loading 3D viewer...</div></div>{controls}\
              <script type=\"application/json\" class=\"cs-spec\">{spec}</script>{lib}\
@@ -626,8 +634,8 @@ const VIEWER_JS: &str = r##"(function () {
       return new Promise(function (resolve) {
         stage.tasks.onZeroOnce(function () {
           stage.autoView();
-          stage.viewer.requestRender();
-          requestAnimationFrame(function () { requestAnimationFrame(resolve); });
+          stage.viewer.render(); // draw now: headless browsers may not run another animation frame
+          resolve();
         });
       });
     }).then(function () {
@@ -680,6 +688,10 @@ mod tests {
         assert_eq!(c["compressed"], "gz");
         // the cartoon asked for before any structure applies to it, then the licorice
         assert_eq!(c["representations"][0]["type"], "cartoon");
+        assert_eq!(c["representations"][0]["params"]["colorScheme"], "chainname"); // chains unknown then
+        assert!(c.get("chains").is_none(), "chain count stays on the Rust side");
+        let one_chain = Viewer::new().add_structure(&s).cartoon();
+        assert_eq!(one_chain.spec().components[0].representations[0].params["colorScheme"], "residueindex");
         assert_eq!(c["representations"][0]["params"]["sele"], "polymer");
         assert_eq!(c["representations"][1]["type"], "licorice");
         assert_eq!(c["representations"][1]["params"]["sele"], "not hydrogen");
