@@ -349,6 +349,9 @@ impl Viewer {
                 "opacity": 0.4,
                 "opaqueBack": false,
                 "side": "double",
+                // marching cubes on the page's thread: done before the viewer reports "rendered"
+                // (a worker finishes at a time headless checks cannot wait for reliably)
+                "useWorker": false,
             }),
         );
         self.last = Some((Some(self.spec.components.len()), 0));
@@ -782,6 +785,7 @@ mod tests {
         assert_eq!(vol.kind, ComponentKind::Volume);
         assert_eq!(vol.representations[0].params["isolevel"], 30.0);
         assert_eq!(vol.representations[0].params["isolevelType"], "value");
+        assert_eq!(vol.representations[0].params["useWorker"], false);
         Ok(())
     }
 
