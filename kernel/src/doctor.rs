@@ -145,7 +145,7 @@ pub fn doctor(args: &Args) -> Result<i32> {
         }
     }
     if slots == 0 {
-        r.info("build folders", "none yet: the first kernel start builds cryosampler + burn (~10-15 min)");
+        r.info("build folders", "none yet: the first kernel start builds cryosampler + burn (~7 min on 2 cores)");
     }
     r.info("evcxr :cache", mib(du(&layout.xdg_cache.join("evcxr"))));
 

@@ -134,14 +134,14 @@ pub fn install(args: &Args) -> Result<i32> {
     );
 
     if args.flag("--prebuild") && !args.flag("--demo") {
-        step("first notebook build (cold: ~10-15 min on 2 cores; later kernels start in seconds)");
+        step("first notebook build (cold: ~7 min on 2 cores; later kernel starts ~20-30 s)");
         let code = crate::notebooks::runner(&layout, &["--warmup".to_string()])?;
         if code != 0 {
             return Ok(code);
         }
     }
     if args.flag("--demo") {
-        step("demo notebooks (the first run builds cryosampler + burn for notebooks: ~10-15 min on 2 cores)");
+        step("demo notebooks (the first run builds cryosampler + burn for notebooks: ~7 min on 2 cores)");
         let demo = layout.repo.join("notebooks");
         let code = crate::notebooks::runner(&layout, &[demo.display().to_string()])?;
         return Ok(code);

@@ -2,7 +2,7 @@
 //! folder, then becomes `evcxr_jupyter`.
 //!
 //! evcxr builds every cell in `EVCXR_TMPDIR`; a fixed folder keeps the compiled cryosampler and
-//! burn between sessions (a warm start takes seconds instead of a ~12 min cold build), but two
+//! burn between sessions (a warm start takes ~20-30 s instead of a ~7 min cold build), but two
 //! kernels sharing one folder would overwrite each other's generated crate. So the kernelspec sets
 //! `EVCXR_TMPDIR=<repo>/.cache/evcxr/work` and this launcher takes the first of `work`, `work-2`,
 //! ... whose `<folder>.lock` it can lock (`flock`), keeps the lock open across `exec` (the lock

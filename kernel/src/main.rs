@@ -34,7 +34,7 @@ USAGE:
       --features LIST     cryosampler features for notebooks, comma-separated (e.g. cuda)
       --evcxr-root DIR    `cargo install --root DIR` for evcxr_jupyter (default: cargo's, ~/.cargo)
       --skip-evcxr        do not install evcxr_jupyter (it must be on PATH)
-      --prebuild          start the kernel once so the notebook build is ready (cold: ~10-15 min)
+      --prebuild          start the kernel once so the notebook build is ready (cold: ~7 min on 2 cores)
       --demo              after installing, run the demo notebook(s) through `run-notebooks`
   cryosampler-kernel doctor [--repo DIR] [--venv DIR]
   cryosampler-kernel run-notebooks [--repo DIR] [--venv DIR] [NOTEBOOK...] [-- RUNNER-OPTIONS]
