@@ -48,7 +48,7 @@ def find_chromium(explicit):
 
 
 def chromium(browser, args, url, timeout=300):
-    """Run headless Chromium with a fresh profile; return (returncode, stdout)."""
+    """Run headless Chromium with a fresh profile; return (returncode, stdout, stderr)."""
     profile = tempfile.mkdtemp(prefix="cs-chromium-")
     cmd = [
         browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
@@ -58,9 +58,9 @@ def chromium(browser, args, url, timeout=300):
     ] + args + [url]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        return p.returncode, p.stdout
+        return p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired:
-        return 124, ""
+        return 124, "", ""
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -148,10 +148,11 @@ def browser_check(browser, page, expect_viewers, expect_svgs, args, dom_dest=Non
     Virtual time can run ahead of work done off the page's thread (web workers), so a viewer still
     "loading" gets one more try with four times the budget before it counts as a failure."""
     url = "file://" + os.path.abspath(page)
-    rc, dom = chromium(browser, [f"--virtual-time-budget={args.budget_ms}", "--dump-dom"], url)
+    logging = ["--enable-logging=stderr", "--v=0", "--dump-dom"]
+    rc, dom, log = chromium(browser, [f"--virtual-time-budget={args.budget_ms}"] + logging, url)
     if rc == 0 and "loading" in scan(dom).viewers:
         print("  a viewer is still loading: trying again with 4x the time budget", flush=True)
-        rc, dom = chromium(browser, [f"--virtual-time-budget={4 * args.budget_ms}", "--dump-dom"], url)
+        rc, dom, log = chromium(browser, [f"--virtual-time-budget={4 * args.budget_ms}"] + logging, url)
     if dom_dest:
         with open(dom_dest, "w", encoding="utf-8") as f:
             f.write(dom)
@@ -166,12 +167,15 @@ def browser_check(browser, page, expect_viewers, expect_svgs, args, dom_dest=Non
         problems.append(f"{len(bad)} viewer(s) not rendered: {sorted(set(bad))}")
     if s.svgs < expect_svgs:
         problems.append(f"{s.svgs} svg elements in the page, the notebook output has {expect_svgs}")
+    # uncaught JavaScript errors of the page (the console lines Chromium logs)
+    uncaught = [line.split('"', 1)[-1][:200] for line in log.splitlines() if ":CONSOLE" in line and "Uncaught" in line]
+    problems += [f"JavaScript: {u}" for u in uncaught]
     return problems
 
 
 def screenshot(browser, page, dest, args):
     url = "file://" + os.path.abspath(page)
-    rc, _ = chromium(
+    rc, _, _ = chromium(
         browser,
         [f"--virtual-time-budget={args.budget_ms}", f"--window-size={args.width},{args.height}", f"--screenshot={dest}"],
         url,
