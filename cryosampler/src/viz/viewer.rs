@@ -411,7 +411,8 @@ impl Viewer {
              <div id=\"{id}\" class=\"cryosampler-viewer\" data-status=\"loading\" \
              style=\"width:100%;min-width:320px;height:{h}px;position:relative;border:1px solid #ddd\">\
              <div class=\"cs-msg\" style=\"position:absolute;left:8px;top:8px;font:13px sans-serif;color:#666;z-index:10\">\
-             loading 3D viewer...</div></div>{controls}\
+             loading the 3D viewer... (if this stays, run the cell again: Jupyter does not run the scripts of \
+             untrusted notebooks)</div></div>{controls}\
              <script type=\"application/json\" class=\"cs-spec\">{spec}</script>{lib}\
              <script>{js}</script></div>",
             h = self.spec.height,
