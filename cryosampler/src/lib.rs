@@ -27,6 +27,7 @@ pub mod model;
 pub mod pipeline;
 pub mod structure;
 pub mod train;
+pub mod viz;
 
 pub use error::{Error, FileError, Result, check_overwrite};
 
@@ -35,5 +36,6 @@ pub mod prelude {
     pub use crate::density::{Grid, Map, RenderOptions};
     pub use crate::pipeline::{AlignConfig, AlignedEnsemble, Ensemble, FitTarget, LoadOptions};
     pub use crate::structure::Structure;
+    pub use crate::viz::{BarChart, Html, LinePlot, MapSlices, ScatterPlot, Table, Viewer};
     pub use crate::{Error, Result};
 }
