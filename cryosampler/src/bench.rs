@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use burn::prelude::*;
 
-use crate::density::{render, Grid, RenderOptions, RenderSpec, SplatAtoms};
+use crate::Result;
+use crate::density::{Grid, RenderOptions, RenderSpec, SplatAtoms, render};
 use crate::device::{self, AB};
 use crate::loss::recon;
 use crate::structure::Structure;
-use crate::Result;
 
 /// One benchmark row.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -51,7 +51,12 @@ pub fn measure(name: &str, size: &str, reps: usize, mut f: impl FnMut()) -> Benc
         })
         .collect();
     t.sort_by(|a, b| a.total_cmp(b));
-    BenchRow { name: name.into(), size: size.into(), ms: t[t.len() / 2], peak_mib: if reset { peak_rss_mib() } else { None } }
+    BenchRow {
+        name: name.into(),
+        size: size.into(),
+        ms: t[t.len() / 2],
+        peak_mib: if reset { peak_rss_mib() } else { None },
+    }
 }
 
 /// Forward model + gradient of an NCC loss for `s` on a cubic box of `n` voxels per side, with the
@@ -61,7 +66,10 @@ pub fn bench_render(s: &Structure, n: usize, voxel: f64, resolution: f64, reps: 
     let c = s.centroid();
     let half = n as f64 * voxel / 2.0;
     let grid = Grid::new([n, n, n], voxel, [c[0] - half, c[1] - half, c[2] - half]);
-    let spec = Arc::new(RenderSpec { grid: grid.clone(), atoms: SplatAtoms::from_structure(s, &RenderOptions::at(resolution)) });
+    let spec = Arc::new(RenderSpec {
+        grid: grid.clone(),
+        atoms: SplatAtoms::from_structure(s, &RenderOptions::at(resolution)),
+    });
     let na = s.atoms.len();
     let x0 = Tensor::<AB, 3>::from_data(TensorData::new(s.coords_f32(), [1, na, 3]), &dev);
     let target = Tensor::<AB, 4>::zeros([1, n, n, n], &dev) + render(x0.clone().detach(), &spec).detach() * 0.9;
@@ -95,7 +103,7 @@ pub fn load_heavy(path: &std::path::Path) -> Result<Structure> {
 
 /// One VAE training step (batch of 1 map) and one flow-matching step on `aligned`.
 pub fn bench_steps(aligned: &crate::pipeline::AlignedEnsemble, label: &str, reps: usize) -> Result<Vec<BenchRow>> {
-    use crate::loss::{backbone, kl, BackboneWindows};
+    use crate::loss::{BackboneWindows, backbone, kl};
     use crate::model::{FlowNet, FlowNetConfig, Vae, VaeNetConfig};
     use burn::optim::{AdamConfig, GradientsParams, Optimizer};
     let dev = device::device();
@@ -112,25 +120,37 @@ pub fn bench_steps(aligned: &crate::pipeline::AlignedEnsemble, label: &str, reps
     )?;
     let spec = Arc::new(RenderSpec {
         grid: aligned.ensemble().grid().clone(),
-        atoms: SplatAtoms::from_structure(aligned.reference(), &RenderOptions::at(aligned.resolution()).with_b_extra(aligned.blur().b_extra)),
+        atoms: SplatAtoms::from_structure(
+            aligned.reference(),
+            &RenderOptions::at(aligned.resolution()).with_b_extra(aligned.blur().b_extra),
+        ),
     });
     let [nz, ny, nx] = aligned.ensemble().grid().shape;
-    let target = Tensor::<AB, 4>::from_data(TensorData::new(aligned.ensemble().maps()[0].data.clone(), [1, nz, ny, nx]), &dev);
+    let target =
+        Tensor::<AB, 4>::from_data(TensorData::new(aligned.ensemble().maps()[0].data.clone(), [1, nz, ny, nx]), &dev);
     let bw = BackboneWindows::new(aligned.reference(), 5)?.to_tensors::<AB>(&dev);
     let mut model = Vae::<AB>::new(&cfg, &dev);
     let mut optim = AdamConfig::new().init::<AB, Vae<AB>>();
     let sel = Tensor::<AB, 1, Int>::from_data(TensorData::new(vec![0i64], [1]), &dev);
     let mut rows = Vec::new();
-    rows.push(measure("VAE training step (1 map)", &format!("{label}, {} atoms, net {}", aligned.reference().atoms.len(), data.net_grid.describe()), reps, || {
-        let d = model.encoder.forward(data.inputs.clone().select(0, sel.clone()));
-        let off = model.offsets(d.sample(), data.points.clone(), data.coords.clone());
-        let x = data.x_ref.clone().unsqueeze::<3>() + off;
-        let l = recon(render(x.clone(), &spec), target.clone()).mean() + kl(d.mean, d.log_var).mean() * 1e-4 + backbone(x, &bw).mean();
-        let g = GradientsParams::from_grads(l.backward(), &model);
-        model = optim.step(1e-3, model.clone(), g);
-    }));
+    rows.push(measure(
+        "VAE training step (1 map)",
+        &format!("{label}, {} atoms, net {}", aligned.reference().atoms.len(), data.net_grid.describe()),
+        reps,
+        || {
+            let d = model.encoder.forward(data.inputs.clone().select(0, sel.clone()));
+            let off = model.offsets(d.sample(), data.points.clone(), data.coords.clone());
+            let x = data.x_ref.clone().unsqueeze::<3>() + off;
+            let l = recon(render(x.clone(), &spec), target.clone()).mean()
+                + kl(d.mean, d.log_var).mean() * 1e-4
+                + backbone(x, &bw).mean();
+            let g = GradientsParams::from_grads(l.backward(), &model);
+            model = optim.step(1e-3, model.clone(), g);
+        },
+    ));
     let dz = {
-        let [c, d, h, w] = [cfg.latent_channels, data.net_grid.shape[0] / 8, data.net_grid.shape[1] / 8, data.net_grid.shape[2] / 8];
+        let [c, d, h, w] =
+            [cfg.latent_channels, data.net_grid.shape[0] / 8, data.net_grid.shape[1] / 8, data.net_grid.shape[2] / 8];
         c * d * h * w
     };
     let mut flow = FlowNet::<AB>::new(&FlowNetConfig::default(), dz, &dev);
@@ -147,9 +167,14 @@ pub fn bench_steps(aligned: &crate::pipeline::AlignedEnsemble, label: &str, reps
 
 /// A paper-size ensemble: maps simulated (4.5 A, B 20 + 60, SNR 1) from `s` and from a copy moved
 /// 2 A along its first normal mode, in an `n`^3 box, aligned (reference = `s`).
-pub fn paper_size_ensemble(s: &Structure, n: usize, voxel: f64, resolution: f64) -> Result<crate::pipeline::AlignedEnsemble> {
+pub fn paper_size_ensemble(
+    s: &Structure,
+    n: usize,
+    voxel: f64,
+    resolution: f64,
+) -> Result<crate::pipeline::AlignedEnsemble> {
     use crate::baseline::nma::{AnmConfig, Nma};
-    use crate::density::{simulate_map, SimulateOptions};
+    use crate::density::{SimulateOptions, simulate_map};
     use crate::pipeline::{AlignConfig, Ensemble, FitTarget, LoadOptions};
     let c = s.centroid();
     let half = n as f64 * voxel / 2.0;

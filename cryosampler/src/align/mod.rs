@@ -226,7 +226,7 @@ pub fn fit_rigid(map: &Map, s: &Structure, opts: &AlignOptions) -> Result<RigidF
     if s.atoms.iter().all(|a| a.element.is_hydrogen()) {
         return Err(Error::invalid("fit_rigid: the structure has no heavy atoms"));
     }
-    if !(opts.resolution > 0.0) {
+    if opts.resolution.is_nan() || opts.resolution <= 0.0 {
         return Err(Error::invalid(format!("fit_rigid: resolution must be positive, got {}", opts.resolution)));
     }
     let voxel = map.grid.voxel.iter().cloned().fold(0.0, f64::max);

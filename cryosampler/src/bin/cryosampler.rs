@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use cryosampler::pipeline::{ca_rmsd, Ensemble, LoadOptions};
+use cryosampler::pipeline::{Ensemble, LoadOptions, ca_rmsd};
 use cryosampler::prelude::*;
 use cryosampler::train::VaeConfig;
 
@@ -87,7 +87,7 @@ struct BenchArgs {
 }
 
 fn simulate(a: SimArgs) -> Result<()> {
-    use cryosampler::density::{simulate_map, SimulateOptions};
+    use cryosampler::density::{SimulateOptions, simulate_map};
     let s = Structure::read(&a.model)?;
     let grid = match &a.like {
         Some(p) => cryosampler::io::read_map_header(p)?.grid,
@@ -96,12 +96,19 @@ fn simulate(a: SimArgs) -> Result<()> {
     let opts = SimulateOptions { snr: a.snr, blur: a.blur, seed: a.seed, ..SimulateOptions::at(a.resolution) };
     let map = simulate_map(&s, &grid, &opts)?;
     map.write(&a.out, a.force)?;
-    println!("wrote {} ({}, resolution {} A, blur {} A^2, SNR {:?})", a.out.display(), grid.describe(), a.resolution, a.blur, a.snr);
+    println!(
+        "wrote {} ({}, resolution {} A, blur {} A^2, SNR {:?})",
+        a.out.display(),
+        grid.describe(),
+        a.resolution,
+        a.blur,
+        a.snr
+    );
     Ok(())
 }
 
 fn bench(a: BenchArgs) -> Result<()> {
-    use cryosampler::bench::{bench_render, load_heavy, table, BenchRow};
+    use cryosampler::bench::{BenchRow, bench_render, load_heavy, table};
     println!("device: {}", cryosampler::device::device_name());
     let mut rows: Vec<BenchRow> = Vec::new();
     let adk = load_heavy(&a.data.join("adk_tmd/reference.pdb"))?;
@@ -117,9 +124,10 @@ fn bench(a: BenchArgs) -> Result<()> {
     println!("{}", table(&rows));
     // training steps and a small fit on AdK
     let maps: Vec<PathBuf> = (0..4).map(|k| a.data.join(format!("adk_tmd/map_{k}_noisy.mrc"))).collect();
-    let aligned = Ensemble::load(&maps)?
-        .with_resolution(4.5)
-        .align_with(a.data.join("adk_tmd/reference.pdb").as_path(), &AlignConfig { target: FitTarget::AssumeAligned, ..Default::default() })?;
+    let aligned = Ensemble::load(&maps)?.with_resolution(4.5).align_with(
+        a.data.join("adk_tmd/reference.pdb").as_path(),
+        &AlignConfig { target: FitTarget::AssumeAligned, ..Default::default() },
+    )?;
     rows.extend(cryosampler::bench::bench_steps(&aligned, "AdK, 4 maps 48x42x50", 10)?);
     if let Some(s) = &big {
         let ens = cryosampler::bench::paper_size_ensemble(s, 128, 1.5, 4.5)?;
@@ -280,7 +288,7 @@ fn interpolate(a: InterpArgs) -> Result<()> {
 }
 
 fn evaluate(a: EvalArgs) -> Result<()> {
-    use cryosampler::io::{read_models, ReadOptions};
+    use cryosampler::io::{ReadOptions, read_models};
     use cryosampler::metrics::cc::map_model_cc;
     use cryosampler::metrics::ensemble::EnsembleMetrics;
     use cryosampler::metrics::geometry::validate_geometry;
@@ -301,9 +309,19 @@ fn evaluate(a: EvalArgs) -> Result<()> {
         let mut entry = serde_json::json!({ "model": name, "cc": [] });
         for (j, map) in maps.iter().enumerate() {
             let cc = map_model_cc(map, m, a.resolution)?;
-            println!("{:<28} {:<22} {:>8.4} {:>9.4} {:>8.4} {:>7.4}", name, map.name(), cc.cc_mask, cc.cc_volume, cc.cc_peaks, cc.cc_box);
+            println!(
+                "{:<28} {:<22} {:>8.4} {:>9.4} {:>8.4} {:>7.4}",
+                name,
+                map.name(),
+                cc.cc_mask,
+                cc.cc_volume,
+                cc.cc_peaks,
+                cc.cc_box
+            );
             cc_volume[i][j] = cc.cc_volume;
-            entry["cc"].as_array_mut().map(|v| v.push(serde_json::json!({ "map": map.name(), "cc": cc })));
+            if let Some(v) = entry["cc"].as_array_mut() {
+                v.push(serde_json::json!({ "map": map.name(), "cc": cc }));
+            }
         }
         if !a.no_geometry {
             let g = validate_geometry(m)?;
@@ -324,7 +342,9 @@ fn evaluate(a: EvalArgs) -> Result<()> {
                 "bond_rmsz": g.bond_rmsz, "angle_rmsz": g.angle_rmsz, "molprobity_score": g.molprobity_score,
             });
         }
-        out["models"].as_array_mut().map(|v| v.push(entry));
+        if let Some(v) = out["models"].as_array_mut() {
+            v.push(entry);
+        }
     }
     if models.len() > 1 && maps.len() > 1 {
         let em = EnsembleMetrics::from_cc(&cc_volume)?;
@@ -347,7 +367,13 @@ fn nma(a: NmaArgs) -> Result<()> {
     }
     let confs = nma.conformations(a.n, a.rmsd, &[a.mode - 1])?;
     cryosampler::io::write_models(&a.out, &confs, a.force)?;
-    println!("wrote {} conformations along mode {} (C-alpha RMSD extent +-{} A) to {}", a.n, a.mode, a.rmsd, a.out.display());
+    println!(
+        "wrote {} conformations along mode {} (C-alpha RMSD extent +-{} A) to {}",
+        a.n,
+        a.mode,
+        a.rmsd,
+        a.out.display()
+    );
     Ok(())
 }
 
@@ -435,7 +461,8 @@ fn fit(a: FitArgs) -> Result<()> {
     for line in aligned.report() {
         println!("{line}");
     }
-    let mut cfg = VaeConfig::default().with_run_dir(&a.out).with_resume(a.resume).with_structural_loss(!a.no_structural_loss);
+    let mut cfg =
+        VaeConfig::default().with_run_dir(&a.out).with_resume(a.resume).with_structural_loss(!a.no_structural_loss);
     if let Some(v) = a.epochs {
         cfg = cfg.with_epochs(v);
     }

@@ -50,7 +50,7 @@ pub fn masked_render_cc(map: &Map, s: &Structure, mask: &[bool], resolution: f64
 /// Find the extra B (0..=400 A^2) that makes the forward model of `s` best match `map` inside the
 /// model mask. `s` should be a model that fits the map (the aligned reference, a fitted model).
 pub fn estimate_blur(map: &Map, s: &Structure, resolution: f64) -> Result<BlurEstimate> {
-    if !(resolution > 0.0) {
+    if resolution.is_nan() || resolution <= 0.0 {
         return Err(Error::invalid(format!("estimate_blur: resolution must be positive, got {resolution}")));
     }
     let mask = envelope_mask(s, &map.grid, MASK_SOLVENT_RADIUS, MASK_SHRINK);

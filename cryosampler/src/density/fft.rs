@@ -132,9 +132,9 @@ mod tests {
         let f = 2.0 / (16.0 * 1.5);
         let kept = m.lowpass(1.0 / f * 0.9);
         let cut = m.lowpass(1.0 / f * 1.1);
-        for i in 0..g.len() {
-            assert!((kept.data[i] - data[i]).abs() < 1e-5);
-            assert!(cut.data[i].abs() < 1e-5);
+        for ((k, c), d) in kept.data.iter().zip(&cut.data).zip(&data) {
+            assert!((k - d).abs() < 1e-5);
+            assert!(c.abs() < 1e-5);
         }
     }
 }

@@ -110,7 +110,7 @@ impl Grid {
                 }
             }
         }
-        if !lo[0].is_finite() || !(voxel > 0.0) {
+        if !lo[0].is_finite() || voxel.is_nan() || voxel <= 0.0 {
             return Err(Error::invalid("Grid::around: no atoms, or voxel size not positive"));
         }
         let lo_i = lo.map(|v| ((v - pad) / voxel).floor() as i64);
@@ -249,8 +249,8 @@ impl Map {
     }
 
     /// Resample onto another grid by trilinear interpolation (zero outside this map's box).
-    /// When the target voxel is coarser than half the source voxel... use [`Map::lowpass`] first
-    /// to avoid aliasing; [`crate::density::resample_for`] does both.
+    /// When the target grid is coarser, low-pass the map first ([`Map::lowpass`] at twice the new
+    /// voxel size) to avoid aliasing.
     pub fn resample(&self, target: &Grid) -> Map {
         use rayon::prelude::*;
         let [_, ny, nx] = target.shape;

@@ -22,4 +22,4 @@ pub use blur::{BlurEstimate, estimate_blur};
 pub use grid::{Grid, Map, mean_std, pearson};
 pub use op::{RenderBackend, RenderSpec, render};
 pub use render::{RenderOptions, SplatAtoms, render_structure, sigma_for_resolution, splat_backward, splat_forward};
-pub use simulate::{simulate_map, SimulateOptions};
+pub use simulate::{SimulateOptions, simulate_map};

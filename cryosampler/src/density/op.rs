@@ -1,7 +1,7 @@
 //! The forward model as a burn operation with its own backward pass.
 //!
 //! [`render`] takes coordinates `[batch, N, 3]` and returns maps `[batch, nz, ny, nx]`. On
-//! [`crate::device::B`] it runs the CPU kernels of [`super::render`] on host copies of the tensors;
+//! [`crate::device::B`] it runs the CPU kernels of [`super::render`](mod@super::render) on host copies of the tensors;
 //! on [`crate::device::AB`] it also records a backward step that calls
 //! [`super::render::splat_backward`]. Coordinates are a few kB, so the host round trip is cheap even
 //! when the rest of the network lives on a GPU.

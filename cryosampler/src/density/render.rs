@@ -105,7 +105,7 @@ fn axis_window(x: f32, origin: f32, voxel: f32, n: usize, sigma: f32, cutoff: f3
     let r = cutoff * sigma / voxel;
     let lo = (f - r).floor().max(0.0);
     let hi = (f + r).ceil().min(n as f32 - 1.0);
-    if !(lo <= hi) {
+    if lo.is_nan() || hi.is_nan() || lo > hi {
         return None;
     }
     let (lo, hi) = (lo as usize, hi as usize);

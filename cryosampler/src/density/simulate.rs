@@ -9,10 +9,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Grid, Map};
-use crate::metrics::cc::{effective_d_min, envelope_mask, model_map, MASK_SHRINK, MASK_SOLVENT_RADIUS};
+use crate::Result;
+use crate::metrics::cc::{MASK_SHRINK, MASK_SOLVENT_RADIUS, effective_d_min, envelope_mask, model_map};
 use crate::structure::Structure;
 use crate::train::SplitMix;
-use crate::Result;
 
 /// How to simulate a map.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,7 +66,8 @@ pub fn simulate_map(s: &Structure, grid: &Grid, opts: &SimulateOptions) -> Resul
         let inside: Vec<f32> = map.data.iter().zip(&mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
         let (_, sd) = super::mean_std(&inside);
         let mut rng = SplitMix(opts.seed);
-        let white = Map { grid: grid.clone(), data: (0..grid.len()).map(|_| rng.normal() as f32).collect(), source: None };
+        let white =
+            Map { grid: grid.clone(), data: (0..grid.len()).map(|_| rng.normal() as f32).collect(), source: None };
         let noise = white.lowpass(opts.noise_lowpass);
         let (_, nsd) = noise.mean_std();
         let scale = if nsd > 0.0 { sd / snr.max(1e-9).sqrt() / nsd } else { 0.0 };

@@ -114,6 +114,7 @@ pub fn backbone<B: Backend>(x: Tensor<B, 3>, w: &BackboneTensors<B>) -> Tensor<B
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::device::{self, AB};

@@ -287,7 +287,7 @@ pub fn map_model_cc(map: &Map, model: &Structure, resolution: f64) -> Result<Map
     if model.atoms.iter().all(|a| a.element.is_hydrogen()) {
         return Err(Error::invalid("map_model_cc: the model has no heavy atoms"));
     }
-    if !(resolution > 0.0) {
+    if resolution.is_nan() || resolution <= 0.0 {
         return Err(Error::invalid(format!("map_model_cc: resolution must be positive, got {resolution}")));
     }
     let d_min = effective_d_min(&map.grid, resolution);

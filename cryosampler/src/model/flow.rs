@@ -30,8 +30,7 @@ impl Default for FlowNetConfig {
 pub fn time_embedding<B: Backend>(t: Tensor<B, 1>, dim: usize) -> Tensor<B, 2> {
     let half = (dim / 2).max(1);
     let [b] = t.dims();
-    let freqs: Vec<f32> =
-        (0..half).map(|k| 1000f32.powf(k as f32 / (half.saturating_sub(1)).max(1) as f32)).collect();
+    let freqs: Vec<f32> = (0..half).map(|k| 1000f32.powf(k as f32 / (half.saturating_sub(1)).max(1) as f32)).collect();
     let f = Tensor::<B, 1>::from_data(TensorData::new(freqs, [half]), &t.device());
     let arg = t.reshape([b, 1]) * f.reshape([1, half]); // [b, half]
     Tensor::cat(vec![arg.clone().sin(), arg.cos()], 1)

@@ -7,6 +7,6 @@ pub mod gridsample;
 pub mod implicit;
 pub mod vae;
 
+pub use flow::{FlowNet, FlowNetConfig};
 pub use gridsample::grid_sample_3d;
 pub use vae::{Decoder, DeformMlp, Encoder, LatentDist, Vae, VaeNetConfig};
-pub use flow::{FlowNet, FlowNetConfig};

@@ -247,7 +247,15 @@ mod tests {
     #[test]
     fn untrained_model_returns_the_reference_and_its_readout_gets_gradients() {
         let dev = device::device();
-        let cfg = VaeNetConfig { channels: [4, 4, 4], latent_channels: 2, feature_channels: 8, kernel: 3, mlp_hidden: 8, mlp_layers: 1, input_channels: 1 };
+        let cfg = VaeNetConfig {
+            channels: [4, 4, 4],
+            latent_channels: 2,
+            feature_channels: 8,
+            kernel: 3,
+            mlp_hidden: 8,
+            mlp_layers: 1,
+            input_channels: 1,
+        };
         let vae = Vae::<AB>::new(&cfg, &dev);
         let x = Tensor::<AB, 5>::random([2, 1, 8, 8, 16], Distribution::Normal(0.0, 1.0), &dev);
         let d = vae.encoder.forward(x);

@@ -240,7 +240,10 @@ impl AlignedEnsemble {
         let n = self.reference.ca_indices().len();
         for (k, t) in truths.iter().enumerate() {
             if t.ca_indices().len() != n {
-                return Err(crate::Error::invalid(format!("truth {k} has {} C-alpha atoms, the reference {n}", t.ca_indices().len())));
+                return Err(crate::Error::invalid(format!(
+                    "truth {k} has {} C-alpha atoms, the reference {n}",
+                    t.ca_indices().len()
+                )));
             }
         }
         self.truths = Some(Arc::new(truths));

@@ -92,10 +92,10 @@ impl Ensemble {
         if paths.is_empty() {
             return Err(Error::invalid("Ensemble::load: the list of maps is empty"));
         }
-        if let Some(r) = opts.resolution {
-            if !(r > 0.0 && r.is_finite()) {
-                return Err(Error::invalid(format!("Ensemble::load: resolution must be positive, got {r}")));
-            }
+        if let Some(r) = opts.resolution
+            && (!r.is_finite() || r <= 0.0)
+        {
+            return Err(Error::invalid(format!("Ensemble::load: resolution must be positive, got {r}")));
         }
         let raw: Vec<Map> = paths.iter().map(|p| Map::read(p.as_ref())).collect::<Result<_>>()?;
         Self::from_maps(raw, opts)
@@ -109,7 +109,7 @@ impl Ensemble {
         let mut report = Vec::new();
         let mut grid = raw[0].grid.clone();
         if let Some(v) = opts.voxel {
-            if !(v > 0.0) {
+            if v.is_nan() || v <= 0.0 {
                 return Err(Error::invalid(format!("LoadOptions::voxel must be positive, got {v}")));
             }
             grid = grid.with_voxel(v);

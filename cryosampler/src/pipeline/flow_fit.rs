@@ -6,14 +6,14 @@ use std::sync::Arc;
 use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 
-use super::samples::Samples;
-use super::vae_fit::{read_json, write_json, VaeFit};
 use super::ReferenceSource;
-use crate::align::{fit_rigid, AlignOptions};
+use super::samples::Samples;
+use super::vae_fit::{VaeFit, read_json, write_json};
+use crate::align::{AlignOptions, fit_rigid};
 use crate::device::{self, B};
 use crate::model::FlowNet;
 use crate::structure::Structure;
-use crate::train::flow::{sample_latents, train_flow, FlowConfig, LatentNorm};
+use crate::train::flow::{FlowConfig, LatentNorm, sample_latents, train_flow};
 use crate::train::vae::atom_inputs;
 use crate::{Error, Result};
 
@@ -64,10 +64,22 @@ impl VaeFit {
     /// When the VAE has a run directory, the flow is saved in its `flow/` subfolder.
     pub fn train_flow(self, cfg: FlowConfig) -> Result<FlowFit> {
         if cfg.log_every > 0 {
-            println!("stage 2: flow matching on {} latents of {} values", self.latents.len(), self.latents.first().map_or(0, |l| l.len()));
+            println!(
+                "stage 2: flow matching on {} latents of {} values",
+                self.latents.len(),
+                self.latents.first().map_or(0, |l| l.len())
+            );
         }
         let out = train_flow(&self.latents, &cfg)?;
-        let fit = FlowFit { vae: self, config: cfg, model: out.model, norm: out.norm, losses: out.losses, n_train: out.n_train, n_sampled: 0 };
+        let fit = FlowFit {
+            vae: self,
+            config: cfg,
+            model: out.model,
+            norm: out.norm,
+            losses: out.losses,
+            n_train: out.n_train,
+            n_sampled: 0,
+        };
         if let Some(dir) = fit.vae.run_dir.clone() {
             fit.save(&dir.join("flow"))?;
         }
@@ -154,7 +166,10 @@ impl FlowFit {
     /// Save the flow (network, configuration, latent normalisation, losses) into `dir`.
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        self.model.clone().save_file(dir.join("flow"), &Rec::new()).map_err(|e| Error::file(dir, "flow record", e.to_string()))?;
+        self.model
+            .clone()
+            .save_file(dir.join("flow"), &Rec::new())
+            .map_err(|e| Error::file(dir, "flow record", e.to_string()))?;
         write_json(&dir.join("flow_config.json"), &self.config)?;
         write_json(&dir.join("latent_norm.json"), &self.norm)?;
         write_json(&dir.join("losses.json"), &self.losses)?;

@@ -16,6 +16,6 @@ mod vae_fit;
 
 pub use aligned::{AlignConfig, AlignedEnsemble, FitTarget, ReferenceSource};
 pub use ensemble::{Ensemble, LoadOptions, MapEntry};
-pub use vae_fit::{ca_rmsd, RunInfo, VaeFit};
 pub use flow_fit::FlowFit;
 pub use samples::{SampleEvaluation, Samples};
+pub use vae_fit::{RunInfo, VaeFit, ca_rmsd};

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::vae_fit::ca_rmsd;
 use super::Ensemble;
-use crate::metrics::cc::{ccs_from_maps, effective_d_min, envelope_mask, model_map, MASK_SHRINK, MASK_SOLVENT_RADIUS};
+use super::vae_fit::ca_rmsd;
+use crate::metrics::cc::{MASK_SHRINK, MASK_SOLVENT_RADIUS, ccs_from_maps, effective_d_min, envelope_mask, model_map};
 use crate::metrics::ensemble::EnsembleMetrics;
 use crate::structure::Structure;
 use crate::{Error, Result};
@@ -56,9 +56,7 @@ impl std::fmt::Display for SampleEvaluation {
 impl SampleEvaluation {
     /// Best CC_mask over the models for each map.
     pub fn best_cc_mask_per_map(&self) -> Vec<f64> {
-        (0..self.maps.len())
-            .map(|j| self.cc_mask.iter().map(|r| r[j]).fold(f64::NEG_INFINITY, f64::max))
-            .collect()
+        (0..self.maps.len()).map(|j| self.cc_mask.iter().map(|r| r[j]).fold(f64::NEG_INFINITY, f64::max)).collect()
     }
 }
 
@@ -72,7 +70,13 @@ impl Samples {
                 reference.atoms.len()
             )));
         }
-        Ok(Samples { models, latents: Vec::new(), reference: Arc::new(reference.clone()), resolution, kind: kind.into() })
+        Ok(Samples {
+            models,
+            latents: Vec::new(),
+            reference: Arc::new(reference.clone()),
+            resolution,
+            kind: kind.into(),
+        })
     }
 
     /// The models.
@@ -134,7 +138,8 @@ impl Samples {
         for m in &self.models {
             let mm = model_map(m, grid, d_min);
             let mask = envelope_mask(m, grid, MASK_SOLVENT_RADIUS, MASK_SHRINK);
-            let ccs: Vec<_> = ens.maps().iter().map(|map| ccs_from_maps(map, &mm, &mask, d_min)).collect::<Result<_>>()?;
+            let ccs: Vec<_> =
+                ens.maps().iter().map(|map| ccs_from_maps(map, &mm, &mask, d_min)).collect::<Result<_>>()?;
             cc_volume.push(ccs.iter().map(|c| c.cc_volume).collect());
             cc_mask.push(ccs.iter().map(|c| c.cc_mask).collect());
         }
@@ -147,6 +152,13 @@ impl std::fmt::Display for Samples {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let r = self.ca_rmsd_to_reference();
         let (lo, hi) = r.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
-        write!(f, "<Samples {} ({} models, C-alpha RMSD to reference {:.2}-{:.2} A)>", self.kind, self.models.len(), lo, hi)
+        write!(
+            f,
+            "<Samples {} ({} models, C-alpha RMSD to reference {:.2}-{:.2} A)>",
+            self.kind,
+            self.models.len(),
+            lo,
+            hi
+        )
     }
 }

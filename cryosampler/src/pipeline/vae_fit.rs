@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::AlignedEnsemble;
 use crate::density::Grid;
 use crate::device::{self, B};
-use crate::metrics::cc::{fit_global_b, MapModelCc};
+use crate::metrics::cc::{MapModelCc, fit_global_b};
 use crate::model::Vae;
-use crate::structure::geometry::rmsd;
 use crate::structure::Structure;
-use crate::train::vae::{default_net_voxel, encode_decode, inference_model, train, EpochLog, TrainData};
+use crate::structure::geometry::rmsd;
 use crate::train::VaeConfig;
+use crate::train::vae::{EpochLog, TrainData, default_net_voxel, encode_decode, inference_model, train};
 use crate::{Error, Result};
 
 /// What a run directory records about its data, so that the run can be reloaded.
@@ -103,7 +103,14 @@ impl AlignedEnsemble {
 }
 
 impl VaeFit {
-    fn assemble(aligned: AlignedEnsemble, config: VaeConfig, model: Vae<B>, data: &TrainData, history: Vec<EpochLog>, stopped: String) -> Result<VaeFit> {
+    fn assemble(
+        aligned: AlignedEnsemble,
+        config: VaeConfig,
+        model: Vae<B>,
+        data: &TrainData,
+        history: Vec<EpochLog>,
+        stopped: String,
+    ) -> Result<VaeFit> {
         let dec = encode_decode(&model, data);
         let mut fitted = Vec::new();
         let mut cc = Vec::new();
@@ -259,7 +266,10 @@ impl VaeFit {
                 })
             })
             .collect();
-        write_json(&dir.join("metrics.json"), &serde_json::json!({ "maps": metrics, "final_loss": self.history.last().map(|h| &h.terms), "stopped": self.stopped }))
+        write_json(
+            &dir.join("metrics.json"),
+            &serde_json::json!({ "maps": metrics, "final_loss": self.history.last().map(|h| &h.terms), "stopped": self.stopped }),
+        )
     }
 
     /// Reload a run directory written by [`AlignedEnsemble::fit_vae`] (maps are read again from the
@@ -267,9 +277,13 @@ impl VaeFit {
     pub fn load(dir: impl AsRef<Path>) -> Result<VaeFit> {
         let dir = dir.as_ref();
         let info: RunInfo = read_json(&dir.join("config.json"))?;
-        let ens = super::Ensemble::load_with(&info.maps, &super::LoadOptions::default().with_resolution(info.resolution))?;
+        let ens =
+            super::Ensemble::load_with(&info.maps, &super::LoadOptions::default().with_resolution(info.resolution))?;
         let reference = Structure::read(dir.join("reference_aligned.pdb"))?;
-        let aligned = ens.align_with(reference, &super::AlignConfig { target: super::FitTarget::AssumeAligned, ..Default::default() })?;
+        let aligned = ens.align_with(
+            reference,
+            &super::AlignConfig { target: super::FitTarget::AssumeAligned, ..Default::default() },
+        )?;
         let model = crate::train::vae::load_model(&dir.join("vae.mpk"), &info.config.net)?;
         let data = TrainData::new(
             &aligned.ensemble.maps,

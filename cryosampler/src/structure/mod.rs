@@ -158,7 +158,7 @@ impl Structure {
     /// A copy with coordinates from a flat `f32` array of length `3 N`.
     pub fn with_coords_f32(&self, flat: &[f32]) -> Result<Structure> {
         let c: Vec<[f64; 3]> = flat.chunks_exact(3).map(|p| [p[0] as f64, p[1] as f64, p[2] as f64]).collect();
-        if flat.len() % 3 != 0 {
+        if !flat.len().is_multiple_of(3) {
             return Err(Error::invalid(format!("with_coords_f32: length {} is not 3 N", flat.len())));
         }
         self.with_coords(&c)
@@ -270,8 +270,8 @@ impl Structure {
         let mut w = 0.0;
         for a in &self.atoms {
             let e = a.element.electrons() as f64;
-            for k in 0..3 {
-                c[k] += e * a.pos[k];
+            for (ck, pk) in c.iter_mut().zip(a.pos) {
+                *ck += e * pk;
             }
             w += e;
         }

@@ -129,7 +129,12 @@ impl VaeConfig {
     setter!(with_lambda_m, lambda_m, f64, "Set the MolProbity-style loss weight.");
     setter!(with_lambda_b, lambda_b, f64, "Set the backbone loss weight.");
     setter!(with_structural_loss, structural_loss, bool, "Switch the structural losses on or off (ablation).");
-    setter!(with_coarse_start_b, coarse_start_b, f64, "Set the starting blur of the coarse-to-fine schedule (0 = off).");
+    setter!(
+        with_coarse_start_b,
+        coarse_start_b,
+        f64,
+        "Set the starting blur of the coarse-to-fine schedule (0 = off)."
+    );
     setter!(with_seed, seed, u64, "Set the random seed.");
     setter!(with_final_b, final_b, f64, "Set the extra blur kept after the coarse-to-fine schedule.");
     setter!(with_log_every, log_every, usize, "Print a progress line every n epochs (0 = silent).");
@@ -191,15 +196,21 @@ impl VaeConfig {
                 return bad(format!("{n} must be positive, got {v}"));
             }
         }
-        for (n, v) in [("lambda_kl", self.lambda_kl), ("lambda_m", self.lambda_m), ("lambda_b", self.lambda_b), ("coarse_start_b", self.coarse_start_b), ("final_b", self.final_b)] {
+        for (n, v) in [
+            ("lambda_kl", self.lambda_kl),
+            ("lambda_m", self.lambda_m),
+            ("lambda_b", self.lambda_b),
+            ("coarse_start_b", self.coarse_start_b),
+            ("final_b", self.final_b),
+        ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return bad(format!("{n} must be >= 0, got {v}"));
             }
         }
-        if let Some(v) = self.net_voxel {
-            if !(v > 0.0) {
-                return bad(format!("net_voxel must be positive, got {v}"));
-            }
+        if let Some(v) = self.net_voxel
+            && (v.is_nan() || v <= 0.0)
+        {
+            return bad(format!("net_voxel must be positive, got {v}"));
         }
         Ok(())
     }

@@ -175,7 +175,7 @@ pub fn train_flow(latents: &[Vec<f32>], cfg: &FlowConfig) -> Result<FlowOutcome>
     let start = Instant::now();
     let mut rng = crate::train::SplitMix(cfg.seed ^ 0x5eed);
     for step in 1..=cfg.steps {
-        let idx: Vec<i64> = (0..cfg.batch_size).map(|_| (rng.next() % n as u64) as i64).collect();
+        let idx: Vec<i64> = (0..cfg.batch_size).map(|_| (rng.next_u64() % n as u64) as i64).collect();
         let sel = Tensor::<AB, 1, Int>::from_data(TensorData::new(idx, [cfg.batch_size]), &dev);
         let z1 = data.clone().select(0, sel);
         let z0 = Tensor::<AB, 2>::random([cfg.batch_size, d], Distribution::Normal(0.0, 1.0), &dev);
@@ -201,13 +201,13 @@ pub fn train_flow(latents: &[Vec<f32>], cfg: &FlowConfig) -> Result<FlowOutcome>
                 start.elapsed().as_secs_f64()
             );
         }
-        if let Some(cap) = cfg.max_seconds {
-            if start.elapsed().as_secs_f64() >= cap {
-                if cfg.log_every > 0 {
-                    println!("time cap of {cap:.0} s reached after step {step}");
-                }
-                break;
+        if let Some(cap) = cfg.max_seconds
+            && start.elapsed().as_secs_f64() >= cap
+        {
+            if cfg.log_every > 0 {
+                println!("time cap of {cap:.0} s reached after step {step}");
             }
+            break;
         }
     }
     Ok(FlowOutcome { model: model.valid(), losses, norm, n_train: n })
@@ -244,7 +244,13 @@ mod tests {
     fn flow_learns_two_points() {
         // two 4-d training latents: the loss falls and samples land near them
         let l = vec![vec![1.0f32, -1.0, 0.5, 2.0], vec![-1.0, 1.0, -0.5, 0.0]];
-        let cfg = FlowConfig { net: FlowNetConfig { width: 64, layers: 3, time_embedding: 16 }, steps: 2000, batch_size: 128, log_every: 0, ..Default::default() };
+        let cfg = FlowConfig {
+            net: FlowNetConfig { width: 64, layers: 3, time_embedding: 16 },
+            steps: 2000,
+            batch_size: 128,
+            log_every: 0,
+            ..Default::default()
+        };
         let out = train_flow(&l, &cfg).expect("train");
         let first: f64 = out.losses[..50].iter().sum::<f64>() / 50.0;
         let last: f64 = out.losses[out.losses.len() - 50..].iter().sum::<f64>() / 50.0;

@@ -13,10 +13,10 @@ use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use serde::{Deserialize, Serialize};
 
 use super::config::VaeConfig;
-use crate::density::{render, Grid, Map, RenderOptions, RenderSpec, SplatAtoms};
+use crate::density::{Grid, Map, RenderOptions, RenderSpec, SplatAtoms, render};
 use crate::device::{self, AB, B};
 use crate::loss::molprobity::MolprobityLoss;
-use crate::loss::{backbone, kl, recon, BackboneWindows, LossTerms};
+use crate::loss::{BackboneWindows, LossTerms, backbone, kl, recon};
 use crate::model::Vae;
 use crate::structure::Structure;
 use crate::{Error, Result};
@@ -63,7 +63,7 @@ pub struct TrainData {
     /// Extra B (A^2) matched to the maps.
     pub b_extra: f64,
     /// C-alpha indices and true C-alpha coordinates per map, for monitoring benchmarks.
-    pub truth_ca: Option<(Vec<usize>, Vec<Vec<[f64; 3]>>)>,
+    pub truth_ca: Option<TruthCa>,
 }
 
 impl TrainData {
@@ -85,7 +85,8 @@ impl TrainData {
         let on_net: Vec<Vec<f32>> = maps
             .iter()
             .map(|map| {
-                let src = if net_voxel > grid.voxel[0] * 1.01 { map.lowpass(2.0 * net_voxel) } else { map.as_ref().clone() };
+                let src =
+                    if net_voxel > grid.voxel[0] * 1.01 { map.lowpass(2.0 * net_voxel) } else { map.as_ref().clone() };
                 src.resample(&net_grid).normalised().data
             })
             .collect();
@@ -130,7 +131,10 @@ impl TrainData {
 
     fn spec(&self, coarse_b: f64) -> Arc<RenderSpec> {
         let opts = RenderOptions::at(self.resolution).with_b_extra(self.b_extra + coarse_b);
-        Arc::new(RenderSpec { grid: self.targets[0].grid.clone(), atoms: SplatAtoms::from_structure(&self.reference, &opts) })
+        Arc::new(RenderSpec {
+            grid: self.targets[0].grid.clone(),
+            atoms: SplatAtoms::from_structure(&self.reference, &opts),
+        })
     }
 
     fn target_tensor(&self, coarse_b: f64) -> Tensor<AB, 4> {
@@ -162,6 +166,9 @@ pub fn atom_inputs(net_grid: &Grid, s: &Structure) -> (Vec<f32>, Vec<f32>, Vec<f
     (s.coords_f32(), pts, nrm)
 }
 
+/// C-alpha atom indices of the reference and the true C-alpha coordinates of each map.
+pub type TruthCa = (Vec<usize>, Vec<Vec<[f64; 3]>>);
+
 /// The result of a training run.
 pub struct TrainOutcome {
     /// The trained network.
@@ -182,7 +189,12 @@ fn rec_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Write a checkpoint (model, optimiser state, history) into `dir/checkpoint`.
-fn save_checkpoint<O: Optimizer<Vae<AB>, AB>>(dir: &Path, model: &Vae<AB>, optim: &O, history: &[EpochLog]) -> Result<()> {
+fn save_checkpoint<O: Optimizer<Vae<AB>, AB>>(
+    dir: &Path,
+    model: &Vae<AB>,
+    optim: &O,
+    history: &[EpochLog],
+) -> Result<()> {
     let ck = dir.join("checkpoint");
     std::fs::create_dir_all(&ck).map_err(|e| Error::io(&ck, e))?;
     let rec = Rec::new();
@@ -228,8 +240,10 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
             let rec = Rec::new();
             let orec = Recorder::<AB>::load(&rec, ck.join("optim"), &dev).map_err(|e| rec_err(&ck, e))?;
             optim = optim.load_record(orec);
-            let h = std::fs::read_to_string(ck.join("history.json")).map_err(|e| Error::io(ck.join("history.json"), e))?;
-            history = serde_json::from_str(&h).map_err(|e| Error::file(ck.join("history.json"), "json", e.to_string()))?;
+            let h =
+                std::fs::read_to_string(ck.join("history.json")).map_err(|e| Error::io(ck.join("history.json"), e))?;
+            history =
+                serde_json::from_str(&h).map_err(|e| Error::file(ck.join("history.json"), "json", e.to_string()))?;
             if cfg.log_every > 0 {
                 println!("resuming from epoch {} in {}", history.len(), dir.display());
             }
@@ -259,13 +273,13 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
             targets = data.target_tensor(coarse_b);
         }
         let lr = cfg.lr_at(epoch - 1);
-        if let Some(mp) = molprobity.as_mut() {
-            if (epoch - first_epoch) % MOLPROBITY_PAIRS_EVERY == 0 {
-                // clash pairs from the current models of every map (detached, host side)
-                let dec = encode_decode(&model.valid(), data);
-                let flat: Vec<f32> = dec.coords.into_iter().flatten().collect();
-                mp.update_pairs(&flat)?;
-            }
+        if let Some(mp) = molprobity.as_mut()
+            && (epoch - first_epoch).is_multiple_of(MOLPROBITY_PAIRS_EVERY)
+        {
+            // clash pairs from the current models of every map (detached, host side)
+            let dec = encode_decode(&model.valid(), data);
+            let flat: Vec<f32> = dec.coords.into_iter().flatten().collect();
+            mp.update_pairs(&flat)?;
         }
         let mut terms = LossTerms::default();
         let mut ncc_all = vec![0.0; m];
@@ -341,19 +355,21 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
             println!("{}", progress_line(&log, cfg.epochs));
         }
         history.push(log);
-        if let Some(dir) = &run_dir {
-            if cfg.checkpoint_every > 0 && epoch % cfg.checkpoint_every == 0 {
-                save_checkpoint(dir, &model, &optim, &history)?;
-            }
+        if let Some(dir) = &run_dir
+            && cfg.checkpoint_every > 0
+            && epoch.is_multiple_of(cfg.checkpoint_every)
+        {
+            save_checkpoint(dir, &model, &optim, &history)?;
         }
-        if let Some(cap) = cfg.max_seconds {
-            if start.elapsed().as_secs_f64() >= cap && epoch < cfg.epochs {
-                stopped = "time cap".into();
-                if cfg.log_every > 0 {
-                    println!("time cap of {cap:.0} s reached after epoch {epoch}");
-                }
-                break;
+        if let Some(cap) = cfg.max_seconds
+            && start.elapsed().as_secs_f64() >= cap
+            && epoch < cfg.epochs
+        {
+            stopped = "time cap".into();
+            if cfg.log_every > 0 {
+                println!("time cap of {cap:.0} s reached after epoch {epoch}");
             }
+            break;
         }
     }
     if let Some(dir) = &run_dir {
@@ -368,7 +384,8 @@ fn monitor_rmsd(model: &Vae<AB>, data: &TrainData, idx: &[usize], truth: &[Vec<[
         .iter()
         .zip(truth)
         .map(|(c, t)| {
-            let p: Vec<[f64; 3]> = idx.iter().map(|&i| [c[3 * i] as f64, c[3 * i + 1] as f64, c[3 * i + 2] as f64]).collect();
+            let p: Vec<[f64; 3]> =
+                idx.iter().map(|&i| [c[3 * i] as f64, c[3 * i + 1] as f64, c[3 * i + 2] as f64]).collect();
             crate::structure::geometry::rmsd(&p, t)
         })
         .collect()
@@ -380,7 +397,9 @@ pub fn progress_line(log: &EpochLog, epochs: usize) -> String {
     let rmsd = log
         .ca_rmsd
         .as_ref()
-        .map(|r| format!("  | CA-RMSD to truth [{}]", r.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(" ")))
+        .map(|r| {
+            format!("  | CA-RMSD to truth [{}]", r.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(" "))
+        })
         .unwrap_or_default();
     format!(
         "epoch {:>4}/{epochs}  total {:.4}  recon {:.4}  kl {:.2}  backbone {:.4}  molprobity {:.3e}  | NCC [{}]  | blur +{:.0} A^2  lr {:.1e}  {:.1} s{rmsd}",
@@ -412,13 +431,29 @@ pub fn encode_decode(model: &Vae<B>, data: &TrainData) -> Decoded {
     let inputs: Tensor<B, 5> = data.inputs.clone().inner();
     let dist = model.encoder.forward(inputs);
     let [m, c, d, h, w] = dist.mean.dims();
-    let coords = decode_latent(model, dist.mean.clone(), &data.points.clone().inner(), &data.coords.clone().inner(), &data.x_ref.clone().inner());
+    let coords = decode_latent(
+        model,
+        dist.mean.clone(),
+        &data.points.clone().inner(),
+        &data.coords.clone().inner(),
+        &data.x_ref.clone().inner(),
+    );
     let lat: Vec<f32> = dist.mean.into_data().convert::<f32>().into_vec().unwrap_or_default();
-    Decoded { latents: lat.chunks(c * d * h * w).map(|v| v.to_vec()).collect(), latent_shape: [c, d, h, w], coords: coords.into_iter().take(m).collect() }
+    Decoded {
+        latents: lat.chunks(c * d * h * w).map(|v| v.to_vec()).collect(),
+        latent_shape: [c, d, h, w],
+        coords: coords.into_iter().take(m).collect(),
+    }
 }
 
 /// Decode latents `[m, c, d, h, w]` into deformed coordinates of the atoms at `points`.
-pub fn decode_latent(model: &Vae<B>, z: Tensor<B, 5>, points: &Tensor<B, 2>, coords: &Tensor<B, 2>, x_ref: &Tensor<B, 2>) -> Vec<Vec<f32>> {
+pub fn decode_latent(
+    model: &Vae<B>,
+    z: Tensor<B, 5>,
+    points: &Tensor<B, 2>,
+    coords: &Tensor<B, 2>,
+    x_ref: &Tensor<B, 2>,
+) -> Vec<Vec<f32>> {
     let [m, ..] = z.dims();
     let [n, _] = x_ref.dims();
     let off = model.offsets(z, points.clone(), coords.clone());
