@@ -31,6 +31,81 @@ enum Cmd {
     Simulate(SimArgs),
     /// Benchmarks: forward model + gradient, training steps, a small fit (prints a table).
     Bench(BenchArgs),
+    /// Edit a structure: keep one chain, drop hydrogens, morph towards another, mutate, delete.
+    Edit(EditArgs),
+}
+
+#[derive(clap::Args)]
+struct EditArgs {
+    /// Input structure.
+    #[arg(long)]
+    model: PathBuf,
+    /// Output structure (.pdb or .cif).
+    #[arg(long)]
+    out: PathBuf,
+    /// Keep only this chain.
+    #[arg(long)]
+    chain: Option<String>,
+    /// Drop hydrogens.
+    #[arg(long)]
+    no_hydrogens: bool,
+    /// Keep only atoms that also exist in this structure (same chain, residue, atom name).
+    #[arg(long)]
+    common_with: Option<PathBuf>,
+    /// Morph towards this structure (after superposing it on the C-alpha atoms).
+    #[arg(long)]
+    morph_to: Option<PathBuf>,
+    /// Morph fraction (0 = input, 1 = target).
+    #[arg(long, default_value_t = 0.5)]
+    t: f64,
+    /// Point mutations CHAIN:RESNUM:NEWNAME (side chain truncated to the shared atoms).
+    #[arg(long, num_args = 1..)]
+    mutate: Vec<String>,
+    /// Delete residues CHAIN:FIRST-LAST.
+    #[arg(long, num_args = 1..)]
+    delete: Vec<String>,
+    /// Replace the output file.
+    #[arg(long)]
+    force: bool,
+}
+
+fn edit(a: EditArgs) -> Result<()> {
+    use cryosampler::structure::edit::{delete_residues, match_atoms, morph, mutate};
+    let mut s = Structure::read(&a.model)?;
+    if let Some(c) = &a.chain {
+        let keep: Vec<usize> = (0..s.chains.len()).filter(|&i| &s.chains[i].id == c).collect();
+        if keep.is_empty() {
+            anyhow::bail!("{}: no chain {c}", a.model.display());
+        }
+        let residues = s.residues.clone();
+        s = s.filter_atoms(|at| keep.contains(&residues[at.residue].chain));
+    }
+    if a.no_hydrogens {
+        s = s.without_hydrogens();
+    }
+    if let Some(p) = &a.common_with {
+        let other = Structure::read(p)?;
+        let pairs = match_atoms(&s, &other);
+        let keep: std::collections::HashSet<(usize, String)> =
+            pairs.iter().map(|(i, _)| (s.atoms[*i].residue, s.atoms[*i].name.clone())).collect();
+        s = s.filter_atoms(|at| keep.contains(&(at.residue, at.name.clone())));
+    }
+    if let Some(p) = &a.morph_to {
+        s = morph(&s, &Structure::read(p)?, a.t)?;
+    }
+    for m in &a.mutate {
+        let parts: Vec<&str> = m.split(':').collect();
+        let [chain, num, name] = parts[..] else { anyhow::bail!("--mutate {m}: expected CHAIN:RESNUM:NEWNAME") };
+        s = mutate(&s, chain, num.parse().with_context(|| format!("--mutate {m}"))?, name)?;
+    }
+    for d in &a.delete {
+        let (chain, range) = d.split_once(':').with_context(|| format!("--delete {d}: expected CHAIN:FIRST-LAST"))?;
+        let (x, y) = range.split_once('-').with_context(|| format!("--delete {d}: expected CHAIN:FIRST-LAST"))?;
+        s = delete_residues(&s, chain, x.parse()?, y.parse()?)?;
+    }
+    s.write(&a.out, a.force)?;
+    println!("wrote {} ({s})", a.out.display());
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -530,5 +605,6 @@ fn main() -> Result<()> {
         Cmd::Nma(a) => nma(a),
         Cmd::Simulate(a) => simulate(a),
         Cmd::Bench(a) => bench(a),
+        Cmd::Edit(a) => edit(a),
     }
 }

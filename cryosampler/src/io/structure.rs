@@ -61,16 +61,54 @@ fn open_pdb(path: &Path) -> Result<(pdbtbx::PDB, Vec<Warning>)> {
                 .collect();
             Ok((pdb, warnings))
         }
-        Err(errs) => {
-            let first = errs
-                .iter()
-                .find(|e| e.fails(StrictnessLevel::Loose))
-                .or_else(|| errs.first())
-                .map(|e| format!("{}: {}", e.short_description(), e.long_description()))
-                .unwrap_or_else(|| "unreadable structure file".into());
-            Err(Error::file(path, "records", first))
+        Err(errs) if !is_cif_name(&name) => {
+            // Header records written by other tools sometimes break the PDB grammar (ProDy writes
+            // "REMARK AtomGroup ..."): retry with the coordinate records alone and say so.
+            match read_coordinates_only(path) {
+                Some(Ok((pdb, _))) => {
+                    let why = errs.first().map(|e| e.short_description().to_string()).unwrap_or_default();
+                    Ok((pdb, vec![Warning(format!("header records ignored ({why}); coordinates read"))]))
+                }
+                _ => Err(pdb_error(path, &errs)),
+            }
         }
+        Err(errs) => Err(pdb_error(path, &errs)),
     }
+}
+
+fn is_cif_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    let l = l.trim_end_matches(".gz");
+    l.ends_with(".cif") || l.ends_with(".mmcif")
+}
+
+fn read_coordinates_only(
+    path: &Path,
+) -> Option<std::result::Result<(pdbtbx::PDB, Vec<pdbtbx::PDBError>), Vec<pdbtbx::PDBError>>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).ok()?;
+    let mut text = String::new();
+    let mut reader: Box<dyn Read> =
+        if path.to_string_lossy().ends_with(".gz") { Box::new(flate2::read::GzDecoder::new(f)) } else { Box::new(f) };
+    reader.read_to_string(&mut text).ok()?;
+    let kept: String = text
+        .lines()
+        .filter(|l| ["ATOM  ", "HETATM", "MODEL ", "ENDMDL", "TER", "END", "CRYST1"].iter().any(|k| l.starts_with(k)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut o = pdbtbx::ReadOptions::new();
+    o.set_level(StrictnessLevel::Loose).set_format(pdbtbx::Format::Pdb);
+    Some(o.read_raw(std::io::BufReader::new(std::io::Cursor::new(kept.into_bytes()))))
+}
+
+fn pdb_error(path: &Path, errs: &[pdbtbx::PDBError]) -> Error {
+    let first = errs
+        .iter()
+        .find(|e| e.fails(StrictnessLevel::Loose))
+        .or_else(|| errs.first())
+        .map(|e| format!("{}: {}", e.short_description(), e.long_description()))
+        .unwrap_or_else(|| "unreadable structure file".into());
+    Error::file(path, "records", first)
 }
 
 fn header_mentions_plddt(path: &Path) -> bool {
@@ -101,6 +139,7 @@ fn convert_model(
     };
     let mut altloc_dropped = 0usize;
     let mut unknown_elements = 0usize;
+    let mut duplicates = 0usize;
     for chain in model.chains() {
         let r0 = s.residues.len();
         for res in chain.residues() {
@@ -112,7 +151,14 @@ fn convert_model(
                 continue;
             }
             let a0 = s.atoms.len();
+            let mut seen: Vec<&str> = Vec::new();
             for atom in conf.atoms() {
+                if seen.contains(&atom.name()) {
+                    // an alternate conformation whose altloc flag was stripped: keep the first copy
+                    duplicates += 1;
+                    continue;
+                }
+                seen.push(atom.name());
                 if atom.hetero() && !opts.keep_hetero && !crate::structure::is_amino_acid(&name) {
                     continue;
                 }
@@ -170,6 +216,11 @@ fn convert_model(
     if altloc_dropped > 0 {
         warnings
             .push(Warning(format!("kept the first alternate conformation; dropped {altloc_dropped} alternate atoms")));
+    }
+    if duplicates > 0 {
+        warnings.push(Warning(format!(
+            "{duplicates} atoms repeat an atom name within their residue (alternate conformations without altloc flags?): kept the first"
+        )));
     }
     if unknown_elements > 0 {
         warnings.push(Warning(format!("{unknown_elements} atoms had no element column; guessed from the atom name")));

@@ -13,6 +13,7 @@
 //! ```
 
 mod element;
+pub mod edit;
 pub mod geometry;
 
 pub use element::Element;
