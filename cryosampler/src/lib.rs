@@ -33,9 +33,20 @@ pub use error::{Error, FileError, Result, check_overwrite};
 
 /// Everything a notebook needs, in one `use cryosampler::prelude::*;`.
 pub mod prelude {
-    pub use crate::density::{Grid, Map, RenderOptions};
-    pub use crate::pipeline::{AlignConfig, AlignedEnsemble, Ensemble, FitTarget, LoadOptions};
+    pub use crate::align::{fit_rigid, AlignOptions, RigidFit};
+    pub use crate::baseline::nma::{AnmConfig, Nma};
+    pub use crate::density::{estimate_blur, render_structure, simulate_map, Grid, Map, RenderOptions, SimulateOptions};
+    pub use crate::metrics::cc::{map_model_cc, MapModelCc};
+    pub use crate::metrics::ensemble::EnsembleMetrics;
+    pub use crate::metrics::geometry::{validate_geometry, GeometryReport};
+    pub use crate::model::{FlowNetConfig, VaeNetConfig};
+    pub use crate::pipeline::{
+        AlignConfig, AlignedEnsemble, Ensemble, FitTarget, FlowFit, LoadOptions, SampleEvaluation, Samples, VaeFit,
+    };
     pub use crate::structure::Structure;
+    pub use crate::train::{FlowConfig, MolprobityParts, VaeConfig};
     pub use crate::viz::{BarChart, Html, LinePlot, MapSlices, ScatterPlot, Table, Viewer};
     pub use crate::{Error, Result};
+    pub use plotters;
+    pub use serde_json;
 }
