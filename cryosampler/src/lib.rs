@@ -33,12 +33,14 @@ pub use error::{Error, FileError, Result, check_overwrite};
 
 /// Everything a notebook needs, in one `use cryosampler::prelude::*;`.
 pub mod prelude {
-    pub use crate::align::{fit_rigid, AlignOptions, RigidFit};
+    pub use crate::align::{AlignOptions, RigidFit, fit_rigid};
     pub use crate::baseline::nma::{AnmConfig, Nma};
-    pub use crate::density::{estimate_blur, render_structure, simulate_map, Grid, Map, RenderOptions, SimulateOptions};
-    pub use crate::metrics::cc::{map_model_cc, MapModelCc};
+    pub use crate::density::{
+        Grid, Map, RenderOptions, SimulateOptions, estimate_blur, render_structure, simulate_map,
+    };
+    pub use crate::metrics::cc::{MapModelCc, map_model_cc};
     pub use crate::metrics::ensemble::EnsembleMetrics;
-    pub use crate::metrics::geometry::{validate_geometry, GeometryReport};
+    pub use crate::metrics::geometry::{GeometryReport, validate_geometry};
     pub use crate::model::{FlowNetConfig, VaeNetConfig};
     pub use crate::pipeline::{
         AlignConfig, AlignedEnsemble, Ensemble, FitTarget, FlowFit, LoadOptions, SampleEvaluation, Samples, VaeFit,

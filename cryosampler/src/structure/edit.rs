@@ -15,8 +15,8 @@
 
 use std::collections::HashMap;
 
-use super::geometry::kabsch;
 use super::Structure;
+use super::geometry::kabsch;
 use crate::{Error, Result};
 
 type AtomKey = (String, isize, Option<String>, String);
@@ -93,7 +93,8 @@ fn find_residue(s: &Structure, chain: &str, seq: isize) -> Result<usize> {
 /// mutations to Ala or Gly; for larger residues the missing side-chain atoms are not built.
 pub fn mutate(s: &Structure, chain: &str, seq: isize, new_name: &str) -> Result<Structure> {
     let r = find_residue(s, chain, seq)?;
-    let keep = residue_atoms(new_name).ok_or_else(|| Error::invalid(format!("mutate: unknown residue type {new_name}")))?;
+    let keep =
+        residue_atoms(new_name).ok_or_else(|| Error::invalid(format!("mutate: unknown residue type {new_name}")))?;
     let mut out = s.filter_atoms(|a| a.residue != r || keep.contains(&a.name.as_str()));
     let r2 = find_residue(&out, chain, seq)?;
     out.residues[r2].name = new_name.to_string();

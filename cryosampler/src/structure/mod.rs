@@ -12,8 +12,8 @@
 //! # Ok::<(), cryosampler::Error>(())
 //! ```
 
-mod element;
 pub mod edit;
+mod element;
 pub mod geometry;
 
 pub use element::Element;
