@@ -47,8 +47,9 @@ pub mod prelude {
     };
     pub use crate::structure::Structure;
     pub use crate::train::{FlowConfig, MolprobityParts, VaeConfig};
-    pub use crate::viz::{BarChart, Html, LinePlot, MapSlices, ScatterPlot, Table, Viewer};
+    pub use crate::viz::{BarChart, HeatMap, Html, LinePlot, MapSlices, RamaPlot, ScatterPlot, Table, Viewer};
     pub use crate::{Error, Result};
+    pub use burn;
     pub use plotters;
     pub use serde_json;
 }

@@ -13,6 +13,8 @@ use crate::align::{AlignOptions, fit_rigid};
 use crate::device::{self, B};
 use crate::model::FlowNet;
 use crate::structure::Structure;
+use crate::structure::edit::match_atoms;
+use crate::structure::geometry::kabsch;
 use crate::train::flow::{FlowConfig, LatentNorm, sample_latents, train_flow};
 use crate::train::vae::atom_inputs;
 use crate::{Error, Result};
@@ -145,22 +147,38 @@ impl FlowFit {
     }
 
     /// Transfer: decode sampled latents and query the feature grids at the atoms of a different,
-    /// related structure (e.g. a homologue or a mutant). The structure is first fitted rigidly into
-    /// the ensemble's mean map, so it only needs to be roughly placed.
+    /// related structure (e.g. a homologue or a mutant). The structure is placed in the frame of the
+    /// aligned reference: superposed on it by the C-alpha atoms they share (same chain, residue
+    /// number and name) when at least half of its C-alpha atoms have a partner, otherwise fitted
+    /// rigidly into the ensemble's mean map (then it only needs to be roughly placed).
     pub fn sample_with_reference(&mut self, n: usize, other: impl ReferenceSource) -> Result<Samples> {
         let other = other.into_structure()?;
         other.backbone()?;
-        let resolution = self.vae.aligned.resolution;
-        let fit = fit_rigid(
-            &self.vae.aligned.ensemble.mean_map(),
-            &other,
-            &AlignOptions::new(resolution).with_b_extra(self.vae.aligned.blur.b_extra).with_starts(8),
-        )?;
-        let placed = fit.apply(&other);
+        let placed = self.place_related(&other)?;
         let at = self.vae.atom_tensors(&placed);
         let lat = self.sample_latents(n);
         let models = self.vae.decode_onto(&lat, &at.reference, &at.points, &at.coords, &at.x_ref)?;
-        Ok(Samples { models, latents: lat, reference: Arc::new(placed), resolution, kind: "transfer samples".into() })
+        Ok(Samples { models, latents: lat, reference: Arc::new(placed), resolution: self.vae.aligned.resolution, kind: "transfer samples".into() })
+    }
+
+    /// `other` in the frame of the aligned reference (see [`FlowFit::sample_with_reference`]).
+    fn place_related(&self, other: &Structure) -> Result<Structure> {
+        let reference = &self.vae.aligned.reference;
+        let shared: Vec<(usize, usize)> =
+            match_atoms(other, reference).into_iter().filter(|&(i, _)| other.atoms[i].name == "CA").collect();
+        if shared.len() >= 3 && 2 * shared.len() >= other.ca_indices().len() {
+            let mobile: Vec<[f64; 3]> = shared.iter().map(|&(i, _)| other.atoms[i].pos).collect();
+            let target: Vec<[f64; 3]> = shared.iter().map(|&(_, j)| reference.atoms[j].pos).collect();
+            let t = kabsch(&mobile, &target);
+            return other.with_coords(&other.atoms.iter().map(|a| t.apply(a.pos)).collect::<Vec<_>>());
+        }
+        let resolution = self.vae.aligned.resolution;
+        let fit = fit_rigid(
+            &self.vae.aligned.ensemble.mean_map(),
+            other,
+            &AlignOptions::new(resolution).with_b_extra(self.vae.aligned.blur.b_extra).with_starts(8),
+        )?;
+        Ok(fit.apply(other))
     }
 
     /// Save the flow (network, configuration, latent normalisation, losses) into `dir`.

@@ -273,6 +273,7 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
             targets = data.target_tensor(coarse_b);
         }
         let lr = cfg.lr_at(epoch - 1);
+        let lambda_m = cfg.lambda_m_at(epoch - 1);
         if let Some(mp) = molprobity.as_mut()
             && (epoch - first_epoch).is_multiple_of(MOLPROBITY_PAIRS_EVERY)
         {
@@ -305,7 +306,7 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
             if let Some(mp) = &molprobity {
                 let t = mp.forward(x.clone())?;
                 mp_parts = t.means();
-                total = total + t.total().mean() * cfg.lambda_m;
+                total = total + t.total().mean() * lambda_m;
             }
             let recon_v: Vec<f32> = l_recon.into_data().convert::<f32>().into_vec().unwrap_or_default();
             let total_v = total.clone().into_scalar() as f64;

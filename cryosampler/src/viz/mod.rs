@@ -22,11 +22,26 @@
 //! - [`plot`]: [`LinePlot`] (loss curves, log y), [`ScatterPlot`] (latent PCA, labels),
 //!   [`BarChart`] (bars and grouped bars), [`MapSlices`] (orthogonal slices of a map as PNG in SVG).
 //! - [`viewer`]: [`Viewer`], an NGL-based molecular viewer that works offline.
+//! - [`heatmap`]: [`HeatMap`] (a function on a 2-D lattice, with points on top) and [`Colormap`].
+//! - [`rama`]: [`RamaPlot`], residues over the Top8000 Ramachandran contours of one class.
+//! - [`pca`]: [`Pca`], principal axes of latents for scatter plots.
+//! - [`display`]: `to_html()` / `evcxr_display()` of every pipeline stage and result type
+//!   (`Ensemble`, `AlignedEnsemble`, `VaeFit`, `FlowFit`, `Samples`, `SampleEvaluation`,
+//!   `MapModelCc`, `RigidFit`, `BlurEstimate`, and `GeometryReport::to_html`), plus
+//!   [`heat_table`] and [`geometry_table`].
 
+pub mod display;
+pub mod heatmap;
 pub mod html;
+pub mod pca;
 pub mod plot;
+pub mod rama;
 pub mod viewer;
 
+pub use display::{geometry_table, heat_table, isosurface_level};
+pub use heatmap::{Colormap, HeatMap};
 pub use html::{Html, Table, emit_html, escape};
+pub use pca::Pca;
 pub use plot::{BarChart, LinePlot, MapSlices, ScatterPlot, Series};
+pub use rama::RamaPlot;
 pub use viewer::{Viewer, ViewerSpec};
