@@ -89,6 +89,16 @@ pub fn device_name() -> String {
     DEVICE.get_or_init(pick).1.clone()
 }
 
+static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held for the whole of a training run: burn's random generator is global to the process, so two
+/// trainings at once (e.g. parallel tests, or threads in an application) would interleave their
+/// draws and a fixed seed would no longer repeat. Runs therefore take turns; each one is CPU-bound
+/// on all cores anyway.
+pub(crate) fn training_lock() -> std::sync::MutexGuard<'static, ()> {
+    TRAINING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Seed burn's random generator on the current device (weights init, noise).
 pub fn seed(seed: u64) {
     use burn::tensor::backend::Backend;

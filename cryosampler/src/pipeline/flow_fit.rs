@@ -158,7 +158,13 @@ impl FlowFit {
         let at = self.vae.atom_tensors(&placed);
         let lat = self.sample_latents(n);
         let models = self.vae.decode_onto(&lat, &at.reference, &at.points, &at.coords, &at.x_ref)?;
-        Ok(Samples { models, latents: lat, reference: Arc::new(placed), resolution: self.vae.aligned.resolution, kind: "transfer samples".into() })
+        Ok(Samples {
+            models,
+            latents: lat,
+            reference: Arc::new(placed),
+            resolution: self.vae.aligned.resolution,
+            kind: "transfer samples".into(),
+        })
     }
 
     /// `other` in the frame of the aligned reference (see [`FlowFit::sample_with_reference`]).

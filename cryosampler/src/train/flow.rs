@@ -162,6 +162,7 @@ pub fn train_flow(latents: &[Vec<f32>], cfg: &FlowConfig) -> Result<FlowOutcome>
         return Err(Error::invalid("FlowConfig: steps and batch_size must be at least 1"));
     }
     let dev = device::device();
+    let _turn = device::training_lock();
     <AB as burn::tensor::backend::Backend>::seed(&dev, cfg.seed);
     let d = latents[0].len();
     let train = augment_latents(latents, cfg.augment);

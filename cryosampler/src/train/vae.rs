@@ -220,6 +220,7 @@ pub fn save_model<Bk: Backend>(path: &Path, model: &Vae<Bk>) -> Result<()> {
 pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
     cfg.validate()?;
     let dev = device::device();
+    let _turn = device::training_lock();
     device::seed(cfg.seed);
     <AB as burn::tensor::backend::Backend>::seed(&dev, cfg.seed);
     let mut model = Vae::<AB>::new(&cfg.net, &dev);

@@ -26,6 +26,7 @@
 //! # Ok::<(), cryosampler::Error>(())
 //! ```
 
+use crate::Result;
 use crate::align::RigidFit;
 use crate::density::{BlurEstimate, Map};
 use crate::metrics::cc::MapModelCc;
@@ -39,7 +40,6 @@ use crate::viz::pca::Pca;
 use crate::viz::plot::{LinePlot, MapSlices, ScatterPlot};
 use crate::viz::rama::RamaPlot;
 use crate::viz::viewer::Viewer;
-use crate::Result;
 
 /// Most maps shown as slices in an [`Ensemble`] display.
 pub const MAX_SLICED_MAPS: usize = 8;
@@ -157,7 +157,10 @@ pub fn heat_table(
     }
     h.push_str("</tr></thead><tbody>");
     for (i, name) in rows.iter().enumerate() {
-        h.push_str(&format!("<tr><th style=\"padding:2px 8px;text-align:left;font-weight:normal\">{}</th>", escape(name)));
+        h.push_str(&format!(
+            "<tr><th style=\"padding:2px 8px;text-align:left;font-weight:normal\">{}</th>",
+            escape(name)
+        ));
         let row = values.get(i).map(Vec::as_slice).unwrap_or(&[]);
         for j in 0..cols.len() {
             let v = row.get(j).copied().unwrap_or(f64::NAN);
@@ -301,16 +304,8 @@ fn cc_table(caption: &str, names: &[String], ccs: &[MapModelCc]) -> Table {
 impl Ensemble {
     /// Maps table, slices of each map and the load report.
     pub fn to_html(&self) -> Html {
-        let mut t = Table::new([
-            "#",
-            "map",
-            "grid as read",
-            "origin (Å)",
-            "mean as read",
-            "std as read",
-            "resampled",
-        ])
-        .caption(format!("{} maps on the common grid {}", self.len(), self.grid().describe()));
+        let mut t = Table::new(["#", "map", "grid as read", "origin (Å)", "mean as read", "std as read", "resampled"])
+            .caption(format!("{} maps on the common grid {}", self.len(), self.grid().describe()));
         for (k, (e, m)) in self.entries().iter().zip(self.maps()).enumerate() {
             let o = e.original_grid.origin;
             t.push_row([
@@ -410,10 +405,10 @@ fn vae_html(v: &VaeView) -> Html {
             .series("MolProbity", &epochs, &term(|e| e.terms.molprobity));
         plots.push(plot_or_note("loss terms", losses.to_html()));
         // MolProbity parts, by name, in the order of the first epoch that has them
-        let names: Vec<String> =
-            h.iter().find(|e| !e.terms.molprobity_parts.is_empty()).map_or(Vec::new(), |e| {
-                e.terms.molprobity_parts.iter().map(|p| p.0.clone()).collect()
-            });
+        let names: Vec<String> = h
+            .iter()
+            .find(|e| !e.terms.molprobity_parts.is_empty())
+            .map_or(Vec::new(), |e| e.terms.molprobity_parts.iter().map(|p| p.0.clone()).collect());
         let mut parts_plot = LinePlot::new("MolProbity-style parts (unweighted)").x_label("epoch").log_y(true);
         let mut any_positive = false;
         for n in &names {
@@ -441,8 +436,10 @@ fn vae_html(v: &VaeView) -> Html {
         if !logged.is_empty() {
             let x: Vec<f64> = logged.iter().map(|l| l.0).collect();
             let n = logged.iter().map(|l| l.1.len()).max().unwrap_or(0);
-            let mut rm =
-                LinePlot::new("C-alpha RMSD to the truth").x_label("epoch").y_label("RMSD (Å)").markers(logged.len() < 40);
+            let mut rm = LinePlot::new("C-alpha RMSD to the truth")
+                .x_label("epoch")
+                .y_label("RMSD (Å)")
+                .markers(logged.len() < 40);
             for k in 0..n {
                 let y: Vec<f64> = logged.iter().map(|l| l.1.get(k).copied().unwrap_or(f64::NAN)).collect();
                 rm = rm.series(v.names.get(k).cloned().unwrap_or_else(|| format!("map {k}")), &x, &y);
@@ -692,7 +689,10 @@ impl GeometryReport {
         kv_table(
             "MolProbity-style validation",
             &[
-                ("Ramachandran favoured", format!("{:.2} % ({} of {})", self.rama_favoured_pct(), self.rama.favoured, self.rama.n)),
+                (
+                    "Ramachandran favoured",
+                    format!("{:.2} % ({} of {})", self.rama_favoured_pct(), self.rama.favoured, self.rama.n),
+                ),
                 ("Ramachandran outliers", format!("{:.2} % ({})", self.rama_outlier_pct(), self.rama.outliers)),
                 (
                     "rotamer outliers",
@@ -704,9 +704,15 @@ impl GeometryReport {
                         self.rotamer_no_arg_lys.outlier_pct()
                     ),
                 ),
-                ("clashscore", format!("{:.2} ({} clashes, {} atoms with H)", self.clashscore, self.clashes.len(), self.n_atoms)),
+                (
+                    "clashscore",
+                    format!("{:.2} ({} clashes, {} atoms with H)", self.clashscore, self.clashes.len(), self.n_atoms),
+                ),
                 ("bonds RMSZ", format!("{:.3} ({} of {} beyond 4σ)", self.bond_rmsz, self.bond_outliers, self.n_bonds)),
-                ("angles RMSZ", format!("{:.3} ({} of {} beyond 4σ)", self.angle_rmsz, self.angle_outliers, self.n_angles)),
+                (
+                    "angles RMSZ",
+                    format!("{:.3} ({} of {} beyond 4σ)", self.angle_rmsz, self.angle_outliers, self.n_angles),
+                ),
                 ("MolProbity score", num(self.molprobity_score, 2)),
             ],
         )
@@ -716,8 +722,18 @@ impl GeometryReport {
     /// `problems_only`).
     pub fn residue_table(&self, problems_only: bool) -> Table {
         let mut t = Table::new([
-            "residue", "phi", "psi", "Rama class", "Rama score", "Rama", "chis", "rotamer", "rotamer score", "rotamer verdict",
-            "worst clash", "overlap (Å)",
+            "residue",
+            "phi",
+            "psi",
+            "Rama class",
+            "Rama score",
+            "Rama",
+            "chis",
+            "rotamer",
+            "rotamer score",
+            "rotamer verdict",
+            "worst clash",
+            "overlap (Å)",
         ]);
         for r in &self.residues {
             let bad = r.rama_verdict == Some(Verdict::Outlier)
@@ -748,8 +764,11 @@ impl GeometryReport {
 
     /// The `n` worst clashes.
     pub fn clash_table(&self, n: usize) -> Table {
-        let mut t = Table::new(["atom 1", "atom 2", "overlap (Å)"])
-            .caption(format!("worst clashes ({} of {} serious overlaps >= 0.4 Å)", n.min(self.clashes.len()), self.clashes.len()));
+        let mut t = Table::new(["atom 1", "atom 2", "overlap (Å)"]).caption(format!(
+            "worst clashes ({} of {} serious overlaps >= 0.4 Å)",
+            n.min(self.clashes.len()),
+            self.clashes.len()
+        ));
         for c in self.clashes.iter().take(n) {
             t.push_row([c.a.clone(), c.b.clone(), num(c.overlap, 2)]);
         }
@@ -870,7 +889,8 @@ mod tests {
     fn heat_table_shades_extremes_and_bolds_the_chosen_cells() {
         let rows = vec!["model 0".to_string(), "model 1".into()];
         let cols = vec!["<m>".to_string(), "n".into()];
-        let h = heat_table("CC", "", &rows, &cols, &[vec![0.1, 0.9], vec![0.5, f64::NAN]], Some(&[1, 0]), 2).into_string();
+        let h =
+            heat_table("CC", "", &rows, &cols, &[vec![0.1, 0.9], vec![0.5, f64::NAN]], Some(&[1, 0]), 2).into_string();
         assert!(h.contains("&lt;m&gt;"));
         // lowest value white-ish (Blues at 0), highest the darkest shade used (Blues at 0.85) with white text
         assert!(h.contains("background:rgb(247,251,255);color:#000;font-weight:normal\">0.10"));
@@ -927,7 +947,13 @@ mod tests {
     fn small_tables_show_their_numbers() {
         let h = cc(0.75).to_html().into_string();
         assert!(h.contains(">0.7500</td>") && h.contains(">0.7200</td>"));
-        let b = BlurEstimate { resolution: 6.0, b_extra: 80.0, effective_resolution: 7.9, cc_mask: 0.8, cc_mask_nominal: 0.7 };
+        let b = BlurEstimate {
+            resolution: 6.0,
+            b_extra: 80.0,
+            effective_resolution: 7.9,
+            cc_mask: 0.8,
+            cc_mask_nominal: 0.7,
+        };
         assert!(b.to_html().into_string().contains(">80.0</td>"));
         assert_eq!(moving_average(&[1.0, 2.0, 3.0, f64::NAN, 5.0], 3), vec![1.5, 2.0, 2.5, 4.0, 5.0]);
     }

@@ -48,9 +48,18 @@ pub enum Colormap {
 impl Colormap {
     fn stops(self) -> &'static [(u8, u8, u8)] {
         match self {
-            Colormap::Viridis => {
-                &[(68, 1, 84), (72, 40, 120), (62, 74, 137), (49, 104, 142), (38, 130, 142), (31, 158, 137), (53, 183, 121), (109, 205, 89), (180, 222, 44), (253, 231, 37)]
-            }
+            Colormap::Viridis => &[
+                (68, 1, 84),
+                (72, 40, 120),
+                (62, 74, 137),
+                (49, 104, 142),
+                (38, 130, 142),
+                (31, 158, 137),
+                (53, 183, 121),
+                (109, 205, 89),
+                (180, 222, 44),
+                (253, 231, 37),
+            ],
             Colormap::Blues => &[(247, 251, 255), (198, 219, 239), (107, 174, 214), (33, 113, 181), (8, 48, 107)],
             Colormap::Diverging => &[(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)],
         }
@@ -337,8 +346,7 @@ impl HeatMap {
         chart.render(&png, |chart, root| {
             for (k, (name, pts)) in self.points.iter().enumerate() {
                 let c = if self.points.len() == 1 { RGBColor(230, 30, 30) } else { series_colour(k + 3) };
-                let pts: Vec<(f64, f64)> =
-                    pts.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+                let pts: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
                 let drawn = chart.draw_series(
                     pts.iter().map(|p| Circle::new(*p, 4, ShapeStyle::from(&c).filled().stroke_width(1))),
                 )?;
@@ -409,7 +417,8 @@ mod tests {
     #[test]
     fn raster_sits_under_the_axes_and_rows_run_bottom_up() -> Result<()> {
         // 2 x 2 cells: only the top-right cell (row 1, col 1) is high
-        let hm = HeatMap::new("t<1>", 2, 2, vec![0.0, 0.0, 0.0, 1.0]).colormap(Colormap::Blues).points("p", &[(1.0, 1.0)]);
+        let hm =
+            HeatMap::new("t<1>", 2, 2, vec![0.0, 0.0, 0.0, 1.0]).colormap(Colormap::Blues).points("p", &[(1.0, 1.0)]);
         let svg = hm.to_svg()?;
         assert_eq!(svg.matches("<image").count(), 1);
         // the image comes right after the background rect, before any text (axes, title)
@@ -431,7 +440,9 @@ mod tests {
     fn from_fn_samples_cell_centres_and_errors_are_reported() {
         let hm = HeatMap::from_fn("f", (0.0, 2.0), (0.0, 1.0), (2, 1), |x, y| x + 10.0 * y);
         assert_eq!(hm.values, vec![5.5, 6.5]);
-        assert!(HeatMap::new("bad", 2, 2, vec![1.0]).to_svg().is_err_and(|e| e.to_string().contains("1 values for 2 x 2")));
+        assert!(
+            HeatMap::new("bad", 2, 2, vec![1.0]).to_svg().is_err_and(|e| e.to_string().contains("1 values for 2 x 2"))
+        );
         assert!(HeatMap::new("nan", 1, 1, vec![f64::NAN]).to_svg().is_err());
         assert!(HeatMap::new("log", 1, 1, vec![-1.0]).log(true).to_svg().is_err());
     }

@@ -82,7 +82,9 @@ impl Pca {
         } else {
             let cov = x.transpose() * &x;
             let eig = SymmetricEigen::new(cov);
-            (0..d).map(|c| (eig.eigenvalues[c].max(0.0), eig.eigenvectors.column(c).iter().copied().collect())).collect()
+            (0..d)
+                .map(|c| (eig.eigenvalues[c].max(0.0), eig.eigenvectors.column(c).iter().copied().collect()))
+                .collect()
         };
         pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
         let tiny = 1e-12 * pairs.first().map_or(0.0, |p| p.0).max(f64::MIN_POSITIVE);

@@ -91,6 +91,81 @@ fn min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     })
 }
 
+/// A tick label: up to 5 significant digits without trailing zeros (`3`, `0.45`, `1000`), and
+/// scientific notation for very small or large magnitudes (`1e-4`, `2.5e6`).
+pub(crate) fn tick(v: &f64) -> String {
+    let v = *v;
+    if v == 0.0 || !v.is_finite() {
+        return if v == 0.0 { "0".into() } else { v.to_string() };
+    }
+    let mag = v.abs().log10().floor() as i32;
+    if !(-3..6).contains(&mag) {
+        let s = format!("{v:.3e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
+        return format!("{m}e{e}");
+    }
+    let decimals = (4 - mag).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
+/// Where a legend hides the least data: the corner of the plot area (in the order upper right,
+/// upper left, lower right, lower left) whose legend-sized box holds the fewest of `points`, given
+/// as fractions (0..1) of the plot area's width and height, y up. `names` are the legend entries
+/// and `size` the whole plot's size in pixels (the legend's box is estimated from them).
+pub(crate) fn legend_corner(points: &[(f64, f64)], names: &[&str], size: (u32, u32)) -> SeriesLabelPosition {
+    let chars = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
+    let area_w = (size.0 as f64 - 90.0).max(60.0);
+    let area_h = (size.1 as f64 - 90.0).max(60.0);
+    let fw = ((chars * 7.0 + 50.0) / area_w).min(1.0);
+    let fh = ((names.len() as f64 * 20.0 + 16.0) / area_h).min(1.0);
+    let inside = |right: bool, top: bool| {
+        points
+            .iter()
+            .filter(|(x, y)| {
+                (if right { *x >= 1.0 - fw } else { *x <= fw }) && (if top { *y >= 1.0 - fh } else { *y <= fh })
+            })
+            .count()
+    };
+    let corners = [(true, true), (false, true), (true, false), (false, false)];
+    let counts: Vec<usize> = corners.iter().map(|&(r, t)| inside(r, t)).collect();
+    let best = (0..corners.len()).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
+    match best {
+        1 => SeriesLabelPosition::UpperLeft,
+        2 => SeriesLabelPosition::LowerRight,
+        3 => SeriesLabelPosition::LowerLeft,
+        _ => SeriesLabelPosition::UpperRight,
+    }
+}
+
+/// Points of polylines as fractions of the ranges `xr`, `yr` (y logarithmic when `log_y`), with
+/// each segment sampled at 8 intermediate points so that lines count, not only their vertices.
+fn line_fractions(runs: &[Vec<(f64, f64)>], xr: &Range<f64>, yr: &Range<f64>, log_y: bool) -> Vec<(f64, f64)> {
+    let fx = |x: f64| (x - xr.start) / (xr.end - xr.start);
+    let fy = |y: f64| {
+        if log_y {
+            (y.ln() - yr.start.ln()) / (yr.end.ln() - yr.start.ln())
+        } else {
+            (y - yr.start) / (yr.end - yr.start)
+        }
+    };
+    let mut out = Vec::new();
+    for run in runs {
+        let f: Vec<(f64, f64)> = run.iter().map(|p| (fx(p.0), fy(p.1))).collect();
+        for (i, p) in f.iter().enumerate() {
+            out.push(*p);
+            if let Some(q) = f.get(i + 1) {
+                out.extend((1..9).map(|k| {
+                    let t = k as f64 / 9.0;
+                    (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1))
+                }));
+            }
+        }
+    }
+    out
+}
+
 /// One named series of points.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
@@ -247,6 +322,12 @@ impl LinePlot {
             )));
         };
         let xr = padded(x0, x1, 0.02);
+        let yr_lin = padded(y0, y1, 0.05);
+        let yr_log = padded_log(y0, y1);
+        let all_runs: Vec<Vec<(f64, f64)>> = runs.iter().flatten().cloned().collect();
+        let names: Vec<&str> = self.series.iter().map(|s| s.name.as_str()).filter(|n| !n.is_empty()).collect();
+        let frac = line_fractions(&all_runs, &xr, if self.log_y { &yr_log } else { &yr_lin }, self.log_y);
+        let corner = legend_corner(&frac, &names, self.size);
         let what = format!("plot '{}'", self.title);
         macro_rules! draw_body {
             ($root:expr, $yr:expr) => {{
@@ -260,6 +341,8 @@ impl LinePlot {
                     .configure_mesh()
                     .x_desc(self.x_label.as_str())
                     .y_desc(self.y_label.as_str())
+                    .x_label_formatter(&tick)
+                    .y_label_formatter(&tick)
                     .bold_line_style(RGBColor(225, 225, 225))
                     .light_line_style(WHITE)
                     .draw()?;
@@ -285,18 +368,14 @@ impl LinePlot {
                         .configure_series_labels()
                         .background_style(WHITE.mix(0.85))
                         .border_style(RGBColor(160, 160, 160))
-                        .position(SeriesLabelPosition::UpperRight)
+                        .position(corner.clone())
                         .draw()?;
                 }
                 Ok(())
             }};
         }
         render_svg(self.size, &what, |root| {
-            if self.log_y {
-                draw_body!(root, padded_log(y0, y1).log_scale())
-            } else {
-                draw_body!(root, padded(y0, y1, 0.05))
-            }
+            if self.log_y { draw_body!(root, yr_log.clone().log_scale()) } else { draw_body!(root, yr_lin.clone()) }
         })
     }
 
@@ -399,6 +478,14 @@ impl ScatterPlot {
             return Err(Error::invalid(format!("scatter plot '{}': no finite points to draw", self.title)));
         };
         let (xr, yr) = (padded(x0, x1, 0.08), padded(y0, y1, 0.08));
+        let runs: Vec<Vec<(f64, f64)>> = self
+            .groups
+            .iter()
+            .map(|g| g.points.iter().filter(finite).copied().collect::<Vec<_>>())
+            .flat_map(|pts| if self.connect { vec![pts] } else { pts.into_iter().map(|p| vec![p]).collect() })
+            .collect();
+        let names: Vec<&str> = self.groups.iter().map(|g| g.name.as_str()).filter(|n| !n.is_empty()).collect();
+        let corner = legend_corner(&line_fractions(&runs, &xr, &yr, false), &names, self.size);
         render_svg(self.size, &format!("scatter plot '{}'", self.title), |root| {
             let mut chart = ChartBuilder::on(root)
                 .caption(&self.title, ("sans-serif", 18))
@@ -410,6 +497,8 @@ impl ScatterPlot {
                 .configure_mesh()
                 .x_desc(self.x_label.as_str())
                 .y_desc(self.y_label.as_str())
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick)
                 .bold_line_style(RGBColor(225, 225, 225))
                 .light_line_style(WHITE)
                 .draw()?;
@@ -434,7 +523,7 @@ impl ScatterPlot {
                     .configure_series_labels()
                     .background_style(WHITE.mix(0.85))
                     .border_style(RGBColor(160, 160, 160))
-                    .position(SeriesLabelPosition::UpperRight)
+                    .position(corner.clone())
                     .draw()?;
             }
             Ok(())
@@ -515,6 +604,20 @@ impl BarChart {
         let xr = -0.5..(n as f64 - 0.5);
         let ng = self.groups.len().max(1) as f64;
         let width = 0.8 / ng;
+        // each bar as three vertical lines (its edges and centre) for the legend placement
+        let bars: Vec<Vec<(f64, f64)>> = self
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, (_, vals))| {
+                vals.iter().enumerate().filter(|(_, v)| v.is_finite()).flat_map(move |(ci, v)| {
+                    let x0 = ci as f64 - 0.4 + gi as f64 * width;
+                    [x0, x0 + 0.5 * width, x0 + 0.95 * width].map(|x| vec![(x, 0.0), (x, *v)])
+                })
+            })
+            .collect();
+        let names: Vec<&str> = self.groups.iter().map(|g| g.0.as_str()).filter(|n| !n.is_empty()).collect();
+        let corner = legend_corner(&line_fractions(&bars, &xr, &yr, false), &names, self.size);
         render_svg(self.size, &format!("bar chart '{}'", self.title), |root| {
             let mut chart = ChartBuilder::on(root)
                 .caption(&self.title, ("sans-serif", 18))
@@ -527,6 +630,7 @@ impl BarChart {
                 .disable_x_mesh()
                 .x_labels(0)
                 .y_desc(self.y_label.as_str())
+                .y_label_formatter(&tick)
                 .bold_line_style(RGBColor(225, 225, 225))
                 .light_line_style(WHITE)
                 .draw()?;
@@ -554,7 +658,7 @@ impl BarChart {
                     .configure_series_labels()
                     .background_style(WHITE.mix(0.85))
                     .border_style(RGBColor(160, 160, 160))
-                    .position(SeriesLabelPosition::UpperRight)
+                    .position(corner.clone())
                     .draw()?;
             }
             Ok(())
@@ -850,6 +954,38 @@ mod tests {
         assert!(t.iter().any(|x| x == "first") && t.iter().any(|x| x == "second"));
         assert_eq!(svg.matches("<circle").count(), 3); // two points + legend marker
         Ok(())
+    }
+
+    #[test]
+    fn tick_labels_drop_trailing_zeros() {
+        let t = |v: f64| tick(&v);
+        assert_eq!(
+            (t(0.0), t(3.0), t(1000.0), t(0.45), t(-2.5)),
+            ("0".into(), "3".into(), "1000".into(), "0.45".into(), "-2.5".into())
+        );
+        assert_eq!(
+            (t(0.1 + 0.2), t(0.00125), t(1e-4), t(2.5e6)),
+            ("0.3".into(), "0.00125".into(), "1e-4".into(), "2.5e6".into())
+        );
+    }
+
+    #[test]
+    fn legend_goes_to_the_emptiest_corner() {
+        let names = ["closed map", "open map"];
+        // a curve along the top (a CC that rises and stays high): the legend goes to a lower corner
+        let top: Vec<(f64, f64)> =
+            (0..=20).map(|i| (i as f64 / 20.0, 0.7 + 0.3 * (i as f64 / 20.0).min(0.3) / 0.3)).collect();
+        assert!(matches!(legend_corner(&top, &names, (520, 340)), SeriesLabelPosition::LowerRight));
+        // a falling loss curve leaves the upper right free (the default)
+        let falling: Vec<(f64, f64)> = (0..=20).map(|i| (i as f64 / 20.0, 1.0 - i as f64 / 20.0)).collect();
+        assert!(matches!(legend_corner(&falling, &names, (520, 340)), SeriesLabelPosition::UpperRight));
+        // a rising one, the upper left
+        let rising: Vec<(f64, f64)> = falling.iter().map(|p| (p.0, 1.0 - p.1)).collect();
+        assert!(matches!(legend_corner(&rising, &names, (520, 340)), SeriesLabelPosition::UpperLeft));
+        // densified lines count between their vertices
+        let frac = line_fractions(&[vec![(0.0, 0.0), (1.0, 1.0)]], &(0.0..1.0), &(0.0..1.0), false);
+        assert_eq!(frac.len(), 10);
+        assert!((frac[4].0 - 4.0 / 9.0).abs() < 1e-12);
     }
 
     #[test]

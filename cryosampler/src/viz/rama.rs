@@ -166,12 +166,11 @@ impl RamaPlot {
                 drawn.label(name).legend(move |(x, y)| Circle::new((x + 8, y), r, colour.filled()));
             }
             if self.label_outliers {
-                let font = ("sans-serif", 11).into_font().color(&RGBColor(160, 0, 0)).pos(Pos::new(HPos::Left, VPos::Bottom));
-                chart.draw_series(
-                    pts.iter()
-                        .filter(|p| p.2 == Verdict::Outlier && !p.0.label.is_empty())
-                        .map(|p| EmptyElement::at((p.0.phi, p.0.psi)) + Text::new(p.0.label.clone(), (5, -3), font.clone())),
-                )?;
+                let font =
+                    ("sans-serif", 11).into_font().color(&RGBColor(160, 0, 0)).pos(Pos::new(HPos::Left, VPos::Bottom));
+                chart.draw_series(pts.iter().filter(|p| p.2 == Verdict::Outlier && !p.0.label.is_empty()).map(
+                    |p| EmptyElement::at((p.0.phi, p.0.psi)) + Text::new(p.0.label.clone(), (5, -3), font.clone()),
+                ))?;
             }
             chart
                 .configure_series_labels()
