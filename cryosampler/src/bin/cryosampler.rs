@@ -500,10 +500,10 @@ struct FitArgs {
     /// KL weight (default 1e-4).
     #[arg(long)]
     lambda_kl: Option<f64>,
-    /// MolProbity-style loss weight (default 1e-5).
+    /// MolProbity-style loss weight (default 2e-5, reached from --lambda-m-start).
     #[arg(long)]
     lambda_m: Option<f64>,
-    /// MolProbity-style weight at the first epoch, rising to --lambda-m over the coarse-to-fine span.
+    /// MolProbity-style weight at the first epoch (default 1e-6), rising to --lambda-m over the coarse-to-fine span; 0 = none.
     #[arg(long)]
     lambda_m_start: Option<f64>,
     /// Backbone loss weight per A^2 (default 0.3).
@@ -580,7 +580,7 @@ fn fit(a: FitArgs) -> Result<()> {
         cfg = cfg.with_lambda_m(v);
     }
     if let Some(v) = a.lambda_m_start {
-        cfg = cfg.with_lambda_m_start(Some(v));
+        cfg = cfg.with_lambda_m_start(if v > 0.0 { Some(v) } else { None });
     }
     if let Some(v) = a.lambda_b {
         cfg = cfg.with_lambda_b(v);

@@ -44,11 +44,12 @@ pub struct VaeConfig {
     pub lr_final: f64,
     /// KL weight (paper default 1e-4).
     pub lambda_kl: f64,
-    /// MolProbity-style loss weight (default 1e-5; the paper's 1e-6 is for its own scaling of the raw
+    /// MolProbity-style loss weight at the end of the coarse-to-fine span and after (default 2e-5,
+    /// reached from `lambda_m_start`; the paper's 1e-6 is for its own scaling of the raw
     /// terms, see [`VaeConfig::paper_weights`]).
     pub lambda_m: f64,
     /// MolProbity-style weight at the first epoch, rising geometrically to `lambda_m` over the
-    /// coarse-to-fine span (default none: `lambda_m` throughout). A weak start lets large motions
+    /// coarse-to-fine span (default 1e-6; `None`: `lambda_m` throughout). A weak start lets large motions
     /// happen; the full weight then repairs clashes and bonds while the map is sharp.
     #[serde(default)]
     pub lambda_m_start: Option<f64>,
@@ -100,8 +101,8 @@ impl Default for VaeConfig {
             learning_rate: 5e-3,
             lr_final: 5e-4,
             lambda_kl: 1e-4,
-            lambda_m: 1e-5,
-            lambda_m_start: None,
+            lambda_m: 2e-5,
+            lambda_m_start: Some(1e-6),
             lambda_b: 0.3,
             backbone_window: 5,
             structural_loss: true,
@@ -147,10 +148,12 @@ impl VaeConfig {
     /// | 1 | 0 | 0.95 0.67 0.99 1.66 | - |
     /// | 0.3 | 0 | 0.79 0.66 0.84 1.21 | - |
     /// | 0.3 | 1e-6 | 0.57 0.56 0.75 0.97 | 47-140 |
-    /// | **0.3** | **1e-5** | **0.61 0.60 0.85 1.16** | **6-24** |
+    /// | 0.3 | 1e-5 | 0.61 0.60 0.85 1.16 | 6-24 |
     /// | 0.3 | 1e-4 | 2.83 0.92 2.06 4.23 | - |
+    /// | **0.3** | **1e-6 rising to 2e-5** | **0.55 0.59 0.80 1.02** | **6-29** |
+    /// | 0.3 | 1e-6 rising to 5e-5 | 0.64 0.57 0.80 1.21 | 5-18 |
     pub fn paper_weights(self) -> Self {
-        self.with_lambda_kl(1e-4).with_lambda_m(1e-6).with_lambda_b(1e2)
+        self.with_lambda_kl(1e-4).with_lambda_m(1e-6).with_lambda_m_start(None).with_lambda_b(1e2)
     }
 
     setter!(with_epochs, epochs, usize, "Set the number of epochs.");
