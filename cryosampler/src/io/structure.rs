@@ -82,9 +82,10 @@ fn is_cif_name(name: &str) -> bool {
     l.ends_with(".cif") || l.ends_with(".mmcif")
 }
 
-fn read_coordinates_only(
-    path: &Path,
-) -> Option<std::result::Result<(pdbtbx::PDB, Vec<pdbtbx::PDBError>), Vec<pdbtbx::PDBError>>> {
+/// What pdbtbx's readers return: the structure and its warnings, or the errors.
+type PdbtbxResult = std::result::Result<(pdbtbx::PDB, Vec<pdbtbx::PDBError>), Vec<pdbtbx::PDBError>>;
+
+fn read_coordinates_only(path: &Path) -> Option<PdbtbxResult> {
     use std::io::Read;
     let f = std::fs::File::open(path).ok()?;
     let mut text = String::new();

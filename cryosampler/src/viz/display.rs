@@ -207,9 +207,12 @@ pub fn geometry_table(caption: &str, reports: &[(&str, &GeometryReport)]) -> Tab
     t
 }
 
+/// A named group of latents with one label per latent, for [`latent_pca`].
+type LatentGroup<'a> = (&'a str, &'a [Vec<f32>], Vec<String>);
+
 /// A scatter plot of latents on two principal axes fitted to `fit_on`. Each group is
 /// `(name, latents, labels)`.
-fn latent_pca(title: &str, fit_on: &[Vec<f32>], groups: &[(&str, &[Vec<f32>], Vec<String>)]) -> Result<Html> {
+fn latent_pca(title: &str, fit_on: &[Vec<f32>], groups: &[LatentGroup]) -> Result<Html> {
     let pca = Pca::fit(fit_on, 2)?;
     let mut plot = ScatterPlot::new(title).x_label(pca.axis_label(0)).y_label(pca.axis_label(1));
     for (name, lat, labels) in groups {
@@ -551,7 +554,7 @@ fn flow_html(
             Ok(p) if p.variance.get(1).is_some_and(|v| *v > 0.0) => training.clone(),
             _ => [training.clone(), sampled.to_vec()].concat(),
         };
-        let mut groups: Vec<(&str, &[Vec<f32>], Vec<String>)> = vec![("maps", map_latents, names.to_vec())];
+        let mut groups: Vec<LatentGroup> = vec![("maps", map_latents, names.to_vec())];
         if !augmented.is_empty() {
             groups.push(("interpolated (training)", augmented, Vec::new()));
         }

@@ -110,32 +110,50 @@ pub(crate) fn tick(v: &f64) -> String {
     if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
-/// Where a legend hides the least data: the corner of the plot area (in the order upper right,
-/// upper left, lower right, lower left) whose legend-sized box holds the fewest of `points`, given
-/// as fractions (0..1) of the plot area's width and height, y up. `names` are the legend entries
-/// and `size` the whole plot's size in pixels (the legend's box is estimated from them).
-pub(crate) fn legend_corner(points: &[(f64, f64)], names: &[&str], size: (u32, u32)) -> SeriesLabelPosition {
+/// [`tick`], with values within a billionth of the axis span of 0 shown as `0` (no `-2.2e-16`).
+fn tick_near_zero(v: f64, span: f64) -> String {
+    if v.abs() <= 1e-9 * span.abs() { "0".into() } else { tick(&v) }
+}
+
+/// The legend's box as fractions `(width, height)` of the plot area, estimated from its entries
+/// and the whole plot's size in pixels.
+fn legend_box(names: &[&str], size: (u32, u32)) -> (f64, f64) {
     let chars = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
     let area_w = (size.0 as f64 - 90.0).max(60.0);
     let area_h = (size.1 as f64 - 90.0).max(60.0);
-    let fw = ((chars * 7.0 + 50.0) / area_w).min(1.0);
-    let fh = ((names.len() as f64 * 20.0 + 16.0) / area_h).min(1.0);
-    let inside = |right: bool, top: bool| {
-        points
-            .iter()
-            .filter(|(x, y)| {
-                (if right { *x >= 1.0 - fw } else { *x <= fw }) && (if top { *y >= 1.0 - fh } else { *y <= fh })
-            })
-            .count()
+    (((chars * 7.0 + 50.0) / area_w).min(1.0), ((names.len() as f64 * 20.0 + 20.0) / area_h).min(0.9))
+}
+
+/// Where a legend hides no data: the first corner of the plot area (upper right, upper left,
+/// lower right, lower left) whose legend-sized box holds none of `points`, given as fractions
+/// (0..1) of the plot area's width and height, y up. `None` when every corner holds data; the
+/// caller then makes room at the top (see [`headroom`]).
+pub(crate) fn legend_corner(points: &[(f64, f64)], names: &[&str], size: (u32, u32)) -> Option<SeriesLabelPosition> {
+    let (fw, fh) = legend_box(names, size);
+    let empty = |right: bool, top: bool| {
+        !points.iter().any(|(x, y)| {
+            (if right { *x >= 1.0 - fw } else { *x <= fw }) && (if top { *y >= 1.0 - fh } else { *y <= fh })
+        })
     };
-    let corners = [(true, true), (false, true), (true, false), (false, false)];
-    let counts: Vec<usize> = corners.iter().map(|&(r, t)| inside(r, t)).collect();
-    let best = (0..corners.len()).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
-    match best {
+    [(true, true), (false, true), (true, false), (false, false)].iter().position(|&(r, t)| empty(r, t)).map(|i| match i
+    {
         1 => SeriesLabelPosition::UpperLeft,
         2 => SeriesLabelPosition::LowerRight,
         3 => SeriesLabelPosition::LowerLeft,
         _ => SeriesLabelPosition::UpperRight,
+    })
+}
+
+/// A y range raised at the top so that the data stay below the legend's band (height `fh` as a
+/// fraction of the plot area): `lo..hi` holds the data now; the result keeps `lo` and puts `hi` at
+/// `1 - fh` of the new range (on a log scale when `log`).
+pub(crate) fn headroom(r: &Range<f64>, fh: f64, log: bool) -> Range<f64> {
+    let k = 1.0 / (1.0 - fh - 0.03).max(0.2);
+    if log {
+        let (a, b) = (r.start.ln(), r.end.ln());
+        r.start..(a + (b - a) * k).exp()
+    } else {
+        r.start..(r.start + (r.end - r.start) * k)
     }
 }
 
@@ -322,12 +340,20 @@ impl LinePlot {
             )));
         };
         let xr = padded(x0, x1, 0.02);
-        let yr_lin = padded(y0, y1, 0.05);
-        let yr_log = padded_log(y0, y1);
+        let mut yr_lin = padded(y0, y1, 0.05);
+        let mut yr_log = padded_log(y0, y1);
         let all_runs: Vec<Vec<(f64, f64)>> = runs.iter().flatten().cloned().collect();
         let names: Vec<&str> = self.series.iter().map(|s| s.name.as_str()).filter(|n| !n.is_empty()).collect();
         let frac = line_fractions(&all_runs, &xr, if self.log_y { &yr_log } else { &yr_lin }, self.log_y);
-        let corner = legend_corner(&frac, &names, self.size);
+        let corner = legend_corner(&frac, &names, self.size).unwrap_or_else(|| {
+            let fh = legend_box(&names, self.size).1;
+            yr_lin = headroom(&yr_lin, fh, false);
+            yr_log = headroom(&yr_log, fh, true);
+            SeriesLabelPosition::UpperRight
+        });
+        // whole numbers along x (model or epoch indices) get whole-number ticks only
+        let int_x = self.series.iter().flat_map(|s| s.x.iter()).all(|x| !x.is_finite() || x.fract() == 0.0);
+        let x_tick = |v: &f64| if int_x && v.fract() != 0.0 { String::new() } else { tick(v) };
         let what = format!("plot '{}'", self.title);
         macro_rules! draw_body {
             ($root:expr, $yr:expr) => {{
@@ -341,7 +367,7 @@ impl LinePlot {
                     .configure_mesh()
                     .x_desc(self.x_label.as_str())
                     .y_desc(self.y_label.as_str())
-                    .x_label_formatter(&tick)
+                    .x_label_formatter(&x_tick)
                     .y_label_formatter(&tick)
                     .bold_line_style(RGBColor(225, 225, 225))
                     .light_line_style(WHITE)
@@ -485,7 +511,14 @@ impl ScatterPlot {
             .flat_map(|pts| if self.connect { vec![pts] } else { pts.into_iter().map(|p| vec![p]).collect() })
             .collect();
         let names: Vec<&str> = self.groups.iter().map(|g| g.name.as_str()).filter(|n| !n.is_empty()).collect();
-        let corner = legend_corner(&line_fractions(&runs, &xr, &yr, false), &names, self.size);
+        let mut yr = yr;
+        let corner = legend_corner(&line_fractions(&runs, &xr, &yr, false), &names, self.size).unwrap_or_else(|| {
+            yr = headroom(&yr, legend_box(&names, self.size).1, false);
+            SeriesLabelPosition::UpperRight
+        });
+        let (xs, ys) = (xr.end - xr.start, yr.end - yr.start);
+        let (x_tick, y_tick) = (move |v: &f64| tick_near_zero(*v, xs), move |v: &f64| tick_near_zero(*v, ys));
+        let x_mid = 0.5 * (xr.start + xr.end);
         render_svg(self.size, &format!("scatter plot '{}'", self.title), |root| {
             let mut chart = ChartBuilder::on(root)
                 .caption(&self.title, ("sans-serif", 18))
@@ -497,8 +530,8 @@ impl ScatterPlot {
                 .configure_mesh()
                 .x_desc(self.x_label.as_str())
                 .y_desc(self.y_label.as_str())
-                .x_label_formatter(&tick)
-                .y_label_formatter(&tick)
+                .x_label_formatter(&x_tick)
+                .y_label_formatter(&y_tick)
                 .bold_line_style(RGBColor(225, 225, 225))
                 .light_line_style(WHITE)
                 .draw()?;
@@ -512,11 +545,17 @@ impl ScatterPlot {
                 if !g.name.is_empty() {
                     drawn.label(g.name.as_str()).legend(move |(x, y)| Circle::new((x + 8, y), 4, c.filled()));
                 }
+                // labels to the right of points in the left half, to the left in the right half (inside the plot)
                 let font = ("sans-serif", 12).into_font().color(&RGBColor(40, 40, 40));
+                let left_font = font.clone().pos(Pos::new(HPos::Right, VPos::Top));
                 let labelled = g.points.iter().zip(&g.labels).filter(|(p, l)| finite(p) && !l.is_empty());
-                chart.draw_series(
-                    labelled.map(|(p, l)| EmptyElement::at(*p) + Text::new(l.clone(), (6, -14), font.clone())),
-                )?;
+                chart.draw_series(labelled.map(|(p, l)| {
+                    if p.0 > x_mid {
+                        EmptyElement::at(*p) + Text::new(l.clone(), (-6, -14), left_font.clone())
+                    } else {
+                        EmptyElement::at(*p) + Text::new(l.clone(), (6, -14), font.clone())
+                    }
+                }))?;
             }
             if self.groups.iter().any(|g| !g.name.is_empty()) {
                 chart
@@ -617,7 +656,11 @@ impl BarChart {
             })
             .collect();
         let names: Vec<&str> = self.groups.iter().map(|g| g.0.as_str()).filter(|n| !n.is_empty()).collect();
-        let corner = legend_corner(&line_fractions(&bars, &xr, &yr, false), &names, self.size);
+        let mut yr = yr;
+        let corner = legend_corner(&line_fractions(&bars, &xr, &yr, false), &names, self.size).unwrap_or_else(|| {
+            yr = headroom(&yr, legend_box(&names, self.size).1, false);
+            SeriesLabelPosition::UpperRight
+        });
         render_svg(self.size, &format!("bar chart '{}'", self.title), |root| {
             let mut chart = ChartBuilder::on(root)
                 .caption(&self.title, ("sans-serif", 18))
@@ -970,22 +1013,44 @@ mod tests {
     }
 
     #[test]
-    fn legend_goes_to_the_emptiest_corner() {
+    fn legend_goes_to_an_empty_corner_or_gets_headroom() {
         let names = ["closed map", "open map"];
+        let pos = |p: &[(f64, f64)]| legend_corner(p, &names, (520, 340));
         // a curve along the top (a CC that rises and stays high): the legend goes to a lower corner
         let top: Vec<(f64, f64)> =
             (0..=20).map(|i| (i as f64 / 20.0, 0.7 + 0.3 * (i as f64 / 20.0).min(0.3) / 0.3)).collect();
-        assert!(matches!(legend_corner(&top, &names, (520, 340)), SeriesLabelPosition::LowerRight));
-        // a falling loss curve leaves the upper right free (the default)
+        assert!(matches!(pos(&top), Some(SeriesLabelPosition::LowerRight)));
+        // a falling loss curve leaves the upper right free (the default); a rising one the upper left
         let falling: Vec<(f64, f64)> = (0..=20).map(|i| (i as f64 / 20.0, 1.0 - i as f64 / 20.0)).collect();
-        assert!(matches!(legend_corner(&falling, &names, (520, 340)), SeriesLabelPosition::UpperRight));
-        // a rising one, the upper left
+        assert!(matches!(pos(&falling), Some(SeriesLabelPosition::UpperRight)));
         let rising: Vec<(f64, f64)> = falling.iter().map(|p| (p.0, 1.0 - p.1)).collect();
-        assert!(matches!(legend_corner(&rising, &names, (520, 340)), SeriesLabelPosition::UpperLeft));
+        assert!(matches!(pos(&rising), Some(SeriesLabelPosition::UpperLeft)));
+        // data in every corner: no place, and the raised range puts the old top below the legend band
+        let corners = [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)];
+        assert!(pos(&corners).is_none());
+        let fh = legend_box(&names, (520, 340)).1;
+        let r = headroom(&(0.0..1.0), fh, false);
+        assert!((1.0 - 0.0) / (r.end - r.start) < 1.0 - fh);
+        let r = headroom(&(1e-3..1.0), fh, true);
+        assert!((1.0f64.ln() - 1e-3f64.ln()) / (r.end.ln() - r.start.ln()) < 1.0 - fh && r.start == 1e-3);
         // densified lines count between their vertices
         let frac = line_fractions(&[vec![(0.0, 0.0), (1.0, 1.0)]], &(0.0..1.0), &(0.0..1.0), false);
         assert_eq!(frac.len(), 10);
         assert!((frac[4].0 - 4.0 / 9.0).abs() < 1e-12);
+        assert_eq!(tick_near_zero(-2.22e-16, 2.0), "0");
+        assert_eq!(tick_near_zero(0.5, 2.0), "0.5");
+    }
+
+    #[test]
+    fn bar_chart_legend_never_covers_bars() -> Result<()> {
+        // bars fill every corner: the y axis is raised and the legend sits above the tallest bar
+        let svg = BarChart::new("CC", ["a", "b", "c", "d"])
+            .group("x", &[0.9, 0.2, 0.2, 0.9])
+            .group("y", &[0.9, 0.2, 0.2, 0.9])
+            .to_svg()?;
+        let t = texts(&svg);
+        assert!(t.iter().any(|x| x == "1.2" || x == "1.1" || x == "1.3"), "raised axis: {t:?}");
+        Ok(())
     }
 
     #[test]
