@@ -121,6 +121,7 @@ impl Ensemble {
             _ => self.mean_map(),
         };
         let mut report = Vec::new();
+        let input = reference.coords();
         let fit = if cfg.target == FitTarget::AssumeAligned {
             report.push("reference taken as docked (no rigid fit)".to_string());
             None
@@ -150,13 +151,20 @@ impl Ensemble {
                 let opts = AlignOptions::new(nominal).with_b_extra(blur.b_extra).with_starts(1);
                 let second = fit_rigid(&target, &reference, &opts)?;
                 reference = second.apply(&reference);
+                // the two fits as one: rotation, shift of the centroid and RMSD from the input
+                let transform = second.transform.compose(&first.transform);
+                let placed = reference.coords();
+                let centroid = |c: &[[f64; 3]]| {
+                    let n = c.len().max(1) as f64;
+                    c.iter().fold([0.0; 3], |s, p| [s[0] + p[0] / n, s[1] + p[1] / n, s[2] + p[2] / n])
+                };
                 let total = RigidFit {
-                    transform: second.transform.compose(&first.transform),
+                    transform,
                     cc_before: first.cc_before,
                     cc_after: second.cc_after,
-                    rotation_deg: second.transform.compose(&first.transform).angle_deg(),
-                    shift: first.shift + second.shift,
-                    rmsd_moved: first.rmsd_moved + second.rmsd_moved,
+                    rotation_deg: transform.angle_deg(),
+                    shift: crate::structure::geometry::distance(centroid(&input), centroid(&placed)),
+                    rmsd_moved: crate::structure::geometry::rmsd(&input, &placed),
                 };
                 report.push(format!("{total}"));
                 Some(total)

@@ -149,6 +149,8 @@ impl RasterChart<'_> {
                 let mut mesh = chart.configure_mesh();
                 mesh.x_desc(self.x_label)
                     .y_desc(self.y_label)
+                    .x_label_formatter(&crate::viz::plot::tick)
+                    .y_label_formatter(&crate::viz::plot::tick)
                     .bold_line_style(RGBColor(200, 200, 200).mix(0.5))
                     .light_line_style(TRANSPARENT);
                 if let Some((nx, ny)) = self.ticks {

@@ -124,11 +124,22 @@ impl Html {
 
     /// Several pieces side by side (wrapping onto new lines when the page is narrow).
     pub fn row(parts: impl IntoIterator<Item = Html>) -> Html {
-        let mut out = String::from(
-            "<div class=\"cryosampler-row\" style=\"display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start\">",
-        );
+        Html::flex("cryosampler-row", "", parts)
+    }
+
+    /// Several pieces side by side in columns of equal width that fill the output (wrapping below
+    /// 360 px each): for viewers, which take the width of what holds them, e.g. two models next to
+    /// each other.
+    pub fn columns(parts: impl IntoIterator<Item = Html>) -> Html {
+        Html::flex("cryosampler-columns", " style=\"flex:1 1 360px;min-width:0\"", parts)
+    }
+
+    /// A wrapping flex container of class `class`, one `<div{item_attrs}>` per part.
+    fn flex(class: &str, item_attrs: &str, parts: impl IntoIterator<Item = Html>) -> Html {
+        let mut out =
+            format!("<div class=\"{class}\" style=\"display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start\">");
         for p in parts {
-            out.push_str("<div>");
+            out.push_str(&format!("<div{item_attrs}>"));
             out.push_str(&p.0);
             out.push_str("</div>");
         }
@@ -295,6 +306,15 @@ mod tests {
         assert_eq!(block.matches("EVCXR_BEGIN_CONTENT").count(), 1);
         assert!(block.contains("<svg id=\"a\">") && block.contains("<svg id=\"b\">"));
         assert!(block.contains("<h2>T&lt;1&gt;</h2>"));
+    }
+
+    #[test]
+    fn columns_share_the_width() {
+        let c = Html::columns([Html::new("<p>a</p>"), Html::new("<p>b</p>")]).into_string();
+        assert_eq!(c.matches("flex:1 1 360px").count(), 2);
+        assert!(
+            c.starts_with("<div class=\"cryosampler-columns\"") && c.contains("<p>a</p>") && c.contains("<p>b</p>")
+        );
     }
 
     #[test]

@@ -353,7 +353,17 @@ impl LinePlot {
         });
         // whole numbers along x (model or epoch indices) get whole-number ticks only
         let int_x = self.series.iter().flat_map(|s| s.x.iter()).all(|x| !x.is_finite() || x.fract() == 0.0);
-        let x_tick = |v: &f64| if int_x && v.fract() != 0.0 { String::new() } else { tick(v) };
+        let x_tick = |v: &f64| {
+            if !int_x {
+                tick(v)
+            } else if (v - v.round()).abs() < 1e-9 {
+                tick(&v.round())
+            } else {
+                String::new()
+            }
+        };
+        // at most one label per whole number on short integer axes (3 models: 0, 1, 2)
+        let x_labels = if int_x { ((x1 - x0).round() as usize + 1).clamp(2, 10) } else { 10 };
         let what = format!("plot '{}'", self.title);
         macro_rules! draw_body {
             ($root:expr, $yr:expr) => {{
@@ -369,6 +379,7 @@ impl LinePlot {
                     .y_desc(self.y_label.as_str())
                     .x_label_formatter(&x_tick)
                     .y_label_formatter(&tick)
+                    .x_labels(x_labels)
                     .bold_line_style(RGBColor(225, 225, 225))
                     .light_line_style(WHITE)
                     .draw()?;
@@ -535,25 +546,39 @@ impl ScatterPlot {
                 .bold_line_style(RGBColor(225, 225, 225))
                 .light_line_style(WHITE)
                 .draw()?;
+            // legend entries in group order; points drawn last group first, so that the first group
+            // (e.g. the maps among many samples) stays on top; labelled points get a dark ring
             for (i, g) in self.groups.iter().enumerate() {
+                let c = colour(i);
+                if !g.name.is_empty() {
+                    chart
+                        .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                        .label(g.name.as_str())
+                        .legend(move |(x, y)| Circle::new((x + 8, y), 4, c.filled()));
+                }
+            }
+            for (i, g) in self.groups.iter().enumerate().rev() {
                 let c = colour(i);
                 let pts: Vec<(f64, f64)> = g.points.iter().filter(finite).copied().collect();
                 if self.connect && pts.len() > 1 {
                     chart.draw_series(LineSeries::new(pts.iter().copied(), c.mix(0.5).stroke_width(1)))?;
                 }
-                let drawn = chart.draw_series(pts.iter().map(|p| Circle::new(*p, 4, c.filled())))?;
-                if !g.name.is_empty() {
-                    drawn.label(g.name.as_str()).legend(move |(x, y)| Circle::new((x + 8, y), 4, c.filled()));
+                let ringed = g.labels.iter().any(|l| !l.is_empty());
+                if ringed {
+                    chart.draw_series(pts.iter().map(|p| Circle::new(*p, 6, RGBColor(40, 40, 40).filled())))?;
                 }
-                // labels to the right of points in the left half, to the left in the right half (inside the plot)
-                let font = ("sans-serif", 12).into_font().color(&RGBColor(40, 40, 40));
-                let left_font = font.clone().pos(Pos::new(HPos::Right, VPos::Top));
+                chart.draw_series(pts.iter().map(|p| Circle::new(*p, if ringed { 5 } else { 4 }, c.filled())))?;
+            }
+            // labels to the right of points in the left half, to the left in the right half (inside the plot)
+            let font = ("sans-serif", 12).into_font().color(&RGBColor(40, 40, 40));
+            let left_font = font.clone().pos(Pos::new(HPos::Right, VPos::Top));
+            for g in &self.groups {
                 let labelled = g.points.iter().zip(&g.labels).filter(|(p, l)| finite(p) && !l.is_empty());
                 chart.draw_series(labelled.map(|(p, l)| {
                     if p.0 > x_mid {
-                        EmptyElement::at(*p) + Text::new(l.clone(), (-6, -14), left_font.clone())
+                        EmptyElement::at(*p) + Text::new(l.clone(), (-8, -16), left_font.clone())
                     } else {
-                        EmptyElement::at(*p) + Text::new(l.clone(), (6, -14), font.clone())
+                        EmptyElement::at(*p) + Text::new(l.clone(), (8, -16), font.clone())
                     }
                 }))?;
             }
@@ -965,6 +990,17 @@ mod tests {
     }
 
     #[test]
+    fn integer_x_axes_label_whole_numbers_only() -> Result<()> {
+        let svg = LinePlot::new("rmsd").series_y("models", &[100.0, 250.0, 430.0]).to_svg()?; // y labels never 0..2
+        let t = texts(&svg);
+        for label in ["0", "1", "2"] {
+            assert!(t.iter().any(|x| x == label), "{label} in {t:?}");
+        }
+        assert!(!t.iter().any(|x| x == "0.5" || x == "1.5"), "{t:?}");
+        Ok(())
+    }
+
+    #[test]
     fn line_plot_errors_name_the_series() {
         let bad = LinePlot::new("p").series("a", &[1.0, 2.0], &[1.0]).to_svg();
         assert!(bad.is_err_and(|e| e.to_string().contains("series 'a' has 2 x values but 1 y values")));
@@ -995,7 +1031,8 @@ mod tests {
             ScatterPlot::new("pca").group_labelled("s", &[(0.0, 0.0), (1.0, 1.0)], ["first", "second"]).to_svg()?;
         let t = texts(&svg);
         assert!(t.iter().any(|x| x == "first") && t.iter().any(|x| x == "second"));
-        assert_eq!(svg.matches("<circle").count(), 3); // two points + legend marker
+        // two ringed points (ring + dot each) + legend marker
+        assert_eq!(svg.matches("<circle").count(), 5);
         Ok(())
     }
 

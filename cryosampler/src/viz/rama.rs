@@ -166,10 +166,19 @@ impl RamaPlot {
                 drawn.label(name).legend(move |(x, y)| Circle::new((x + 8, y), r, colour.filled()));
             }
             if self.label_outliers {
+                // labels right of the point, or left of it near the right edge (so they stay inside)
                 let font =
                     ("sans-serif", 11).into_font().color(&RGBColor(160, 0, 0)).pos(Pos::new(HPos::Left, VPos::Bottom));
+                let left = font.clone().pos(Pos::new(HPos::Right, VPos::Bottom));
                 chart.draw_series(pts.iter().filter(|p| p.2 == Verdict::Outlier && !p.0.label.is_empty()).map(
-                    |p| EmptyElement::at((p.0.phi, p.0.psi)) + Text::new(p.0.label.clone(), (5, -3), font.clone()),
+                    |p| {
+                        let at = EmptyElement::at((p.0.phi, p.0.psi));
+                        if p.0.phi > 90.0 {
+                            at + Text::new(p.0.label.clone(), (-5, -3), left.clone())
+                        } else {
+                            at + Text::new(p.0.label.clone(), (5, -3), font.clone())
+                        }
+                    },
                 ))?;
             }
             chart

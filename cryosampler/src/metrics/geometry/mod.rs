@@ -388,31 +388,10 @@ impl GeometryReport {
         out
     }
 
-    /// Notebook display: a small HTML summary table (evcxr).
+    /// Notebook display (evcxr): the summary and clash tables and the Ramachandran plots of
+    /// [`GeometryReport::to_html`].
     pub fn evcxr_display(&self) {
-        let rows = [
-            ("Ramachandran favoured", format!("{:.2} %", self.rama_favoured_pct())),
-            (
-                "Ramachandran outliers",
-                format!("{:.2} % ({} of {})", self.rama_outlier_pct(), self.rama.outliers, self.rama.n),
-            ),
-            (
-                "Rotamer outliers",
-                format!(
-                    "{:.2} % ({} of {}; {:.2} % without Arg/Lys)",
-                    self.rotamer_outlier_pct(),
-                    self.rotamer.outliers,
-                    self.rotamer.n,
-                    self.rotamer_no_arg_lys.outlier_pct()
-                ),
-            ),
-            ("Clashscore", format!("{:.2} ({} clashes, {} atoms)", self.clashscore, self.clashes.len(), self.n_atoms)),
-            ("Bonds RMSZ", format!("{:.3} ({} outliers of {})", self.bond_rmsz, self.bond_outliers, self.n_bonds)),
-            ("Angles RMSZ", format!("{:.3} ({} outliers of {})", self.angle_rmsz, self.angle_outliers, self.n_angles)),
-            ("MolProbity score", format!("{:.2}", self.molprobity_score)),
-        ];
-        let body: String = rows.iter().map(|(k, v)| format!("<tr><td>{k}</td><td>{v}</td></tr>")).collect();
-        println!("EVCXR_BEGIN_CONTENT text/html\n<table>{body}</table>\nEVCXR_END_CONTENT");
+        self.to_html().evcxr_display();
     }
 }
 
