@@ -62,6 +62,11 @@ fn align_estimates_width_and_scores_reference() {
     assert!((30.0..=160.0).contains(&aligned.blur().b_extra));
     let ca = aligned.reference().ca_indices();
     assert_eq!(ca.len(), 214);
+    // the reported fit describes the whole move from the input to the aligned reference
+    let input = Structure::read(data("adk_tmd/reference.pdb")).unwrap();
+    let fit = aligned.rigid_fit().unwrap();
+    let moved = cryosampler::structure::geometry::rmsd(&input.coords(), &aligned.reference().coords());
+    assert!((fit.rmsd_moved - moved).abs() < 1e-6, "{} vs {moved}", fit.rmsd_moved);
 }
 
 #[test]

@@ -404,17 +404,7 @@ fn evaluate(a: EvalArgs) -> Result<()> {
         }
         if !a.no_geometry {
             let g = validate_geometry(m)?;
-            println!(
-                "{:<28} geometry: Rama outliers {:.2} % favoured {:.2} %, rotamer outliers {:.2} %, clashscore {:.2}, bond/angle RMSZ {:.2}/{:.2}, MolProbity {:.2}",
-                name,
-                g.rama_outlier_pct(),
-                g.rama_favoured_pct(),
-                g.rotamer_outlier_pct(),
-                g.clashscore,
-                g.bond_rmsz,
-                g.angle_rmsz,
-                g.molprobity_score
-            );
+            println!("{name:<28} {g}");
             entry["geometry"] = serde_json::json!({
                 "rama_outliers_pct": g.rama_outlier_pct(), "rama_favoured_pct": g.rama_favoured_pct(),
                 "rotamer_outliers_pct": g.rotamer_outlier_pct(), "clashscore": g.clashscore,
@@ -435,8 +425,7 @@ fn evaluate(a: EvalArgs) -> Result<()> {
         let truth = Structure::read(t)?;
         let mut best = (f64::INFINITY, String::new());
         for (name, m) in &models {
-            let r = cryosampler::pipeline::ca_rmsd(m, &truth)
-                .with_context(|| format!("C-alpha RMSD of {name} to {}", t.display()))?;
+            let r = ca_rmsd(m, &truth).with_context(|| format!("C-alpha RMSD of {name} to {}", t.display()))?;
             if r < best.0 {
                 best = (r, name.clone());
             }

@@ -14,6 +14,7 @@ use crate::metrics::cc::{
     MASK_SHRINK, MASK_SOLVENT_RADIUS, MapModelCc, ccs_from_maps, effective_d_min, envelope_mask, model_map,
 };
 use crate::structure::Structure;
+use crate::structure::geometry::{distance, rmsd};
 
 /// Something that can be the reference structure: a path to a PDB/mmCIF file or a [`Structure`].
 pub trait ReferenceSource {
@@ -121,7 +122,7 @@ impl Ensemble {
             _ => self.mean_map(),
         };
         let mut report = Vec::new();
-        let input = reference.coords();
+        let (input, input_centre) = (reference.coords(), reference.centroid());
         let fit = if cfg.target == FitTarget::AssumeAligned {
             report.push("reference taken as docked (no rigid fit)".to_string());
             None
@@ -151,20 +152,15 @@ impl Ensemble {
                 let opts = AlignOptions::new(nominal).with_b_extra(blur.b_extra).with_starts(1);
                 let second = fit_rigid(&target, &reference, &opts)?;
                 reference = second.apply(&reference);
-                // the two fits as one: rotation, shift of the centroid and RMSD from the input
+                // the two fits as one: rotation, shift of the centre and RMSD from the input
                 let transform = second.transform.compose(&first.transform);
-                let placed = reference.coords();
-                let centroid = |c: &[[f64; 3]]| {
-                    let n = c.len().max(1) as f64;
-                    c.iter().fold([0.0; 3], |s, p| [s[0] + p[0] / n, s[1] + p[1] / n, s[2] + p[2] / n])
-                };
                 let total = RigidFit {
                     transform,
                     cc_before: first.cc_before,
                     cc_after: second.cc_after,
                     rotation_deg: transform.angle_deg(),
-                    shift: crate::structure::geometry::distance(centroid(&input), centroid(&placed)),
-                    rmsd_moved: crate::structure::geometry::rmsd(&input, &placed),
+                    shift: distance(transform.apply(input_centre), input_centre),
+                    rmsd_moved: rmsd(&input, &reference.coords()),
                 };
                 report.push(format!("{total}"));
                 Some(total)

@@ -72,11 +72,7 @@ fn note(text: &str) -> Html {
 fn plot_or_note(what: &str, r: Result<Html>) -> Html {
     match r {
         Ok(h) => h,
-        Err(e) => Html(format!(
-            "<pre style=\"color:#b00;font-size:12px;white-space:pre-wrap\">{}: {}</pre>",
-            escape(what),
-            escape(&e.to_string())
-        )),
+        Err(e) => Html::error_note(&format!("{what}: {e}")),
     }
 }
 

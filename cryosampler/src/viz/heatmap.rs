@@ -29,7 +29,7 @@ use std::error::Error as StdError;
 use base64::Engine;
 use plotters::prelude::*;
 
-use crate::viz::html::{Html, escape};
+use crate::viz::html::{Html, display_or_error};
 use crate::{Error, Result};
 
 type DrawResult = std::result::Result<(), Box<dyn StdError>>;
@@ -396,10 +396,7 @@ impl HeatMap {
 
     /// Show in a notebook cell (an error message in its place when it cannot be drawn).
     pub fn evcxr_display(&self) {
-        match self.to_html() {
-            Ok(h) => h.evcxr_display(),
-            Err(e) => Html(format!("<pre style=\"color:#b00\">{}</pre>", escape(&e.to_string()))).evcxr_display(),
-        }
+        display_or_error(self.to_html());
     }
 }
 

@@ -152,9 +152,22 @@ impl Html {
         self.0.push_str(&other.0);
     }
 
+    /// A short error message, shown in red where a plot or table could not be made.
+    pub fn error_note(message: &str) -> Html {
+        Html(format!("<pre style=\"color:#b00;font-size:12px;white-space:pre-wrap\">{}</pre>", escape(message)))
+    }
+
     /// Show in a notebook cell: one `text/html` block (see [`emit_html`]).
     pub fn evcxr_display(&self) {
         emit_html(&self.0);
+    }
+}
+
+/// Show `html` in a notebook cell, or the error in its place when it could not be built.
+pub(crate) fn display_or_error(html: crate::Result<Html>) {
+    match html {
+        Ok(h) => h.evcxr_display(),
+        Err(e) => Html::error_note(&e.to_string()).evcxr_display(),
     }
 }
 

@@ -28,7 +28,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::density::Map;
-use crate::viz::html::{Html, escape};
+use crate::viz::html::{Html, display_or_error, escape};
 use crate::{Error, Result};
 
 type DrawResult = std::result::Result<(), Box<dyn StdError>>;
@@ -424,13 +424,6 @@ impl LinePlot {
     /// Show in a notebook cell (an error message in place of the plot when it cannot be drawn).
     pub fn evcxr_display(&self) {
         display_or_error(self.to_html())
-    }
-}
-
-fn display_or_error(html: Result<Html>) {
-    match html {
-        Ok(h) => h.evcxr_display(),
-        Err(e) => Html(format!("<pre style=\"color:#b00\">{}</pre>", escape(&e.to_string()))).evcxr_display(),
     }
 }
 

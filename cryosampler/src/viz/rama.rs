@@ -23,7 +23,7 @@ use crate::Result;
 use crate::metrics::geometry::tables::{FAVOURED_THRESHOLD, RamaClass, rama_grid};
 use crate::metrics::geometry::{GeometryReport, Verdict};
 use crate::viz::heatmap::{RasterChart, png_rgb};
-use crate::viz::html::{Html, escape};
+use crate::viz::html::{Html, display_or_error, escape};
 
 /// One point of a Ramachandran plot.
 #[derive(Clone, Debug, PartialEq)]
@@ -212,10 +212,7 @@ impl RamaPlot {
 
     /// Show in a notebook cell (an error message in its place when it cannot be drawn).
     pub fn evcxr_display(&self) {
-        match self.to_html() {
-            Ok(h) => h.evcxr_display(),
-            Err(e) => Html(format!("<pre style=\"color:#b00\">{}</pre>", escape(&e.to_string()))).evcxr_display(),
-        }
+        display_or_error(self.to_html());
     }
 }
 

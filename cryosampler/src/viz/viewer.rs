@@ -45,7 +45,7 @@ use serde_json::{Map as JsonMap, Value, json};
 
 use crate::density::{Grid, Map};
 use crate::structure::Structure;
-use crate::viz::html::{Html, escape};
+use crate::viz::html::{Html, display_or_error, escape};
 use crate::{Error, Result};
 
 /// NGL 2.5.0 (`dist/ngl.js` of the npm package `ngl`, MIT).
@@ -442,10 +442,7 @@ impl Viewer {
 
     /// Show in a notebook cell (an error message in its place when it cannot be built).
     pub fn evcxr_display(&self) {
-        match self.to_html() {
-            Ok(h) => h.evcxr_display(),
-            Err(e) => Html(format!("<pre style=\"color:#b00\">{}</pre>", escape(&e.to_string()))).evcxr_display(),
-        }
+        display_or_error(self.to_html());
     }
 }
 
