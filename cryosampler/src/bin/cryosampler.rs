@@ -520,6 +520,12 @@ struct FitArgs {
     /// Time cap (seconds).
     #[arg(long)]
     max_seconds: Option<f64>,
+    /// Print a progress line every this many epochs (default 10).
+    #[arg(long)]
+    log_every: Option<usize>,
+    /// Adaptive gradient clipping factor (default 3 x the recent median norm; 0 = off).
+    #[arg(long)]
+    grad_clip: Option<f64>,
     /// Take the reference as already docked in the maps (no rigid fit).
     #[arg(long)]
     assume_aligned: bool,
@@ -591,6 +597,12 @@ fn fit(a: FitArgs) -> Result<()> {
     }
     if let Some(v) = a.max_seconds {
         cfg = cfg.with_max_seconds(v);
+    }
+    if let Some(v) = a.log_every {
+        cfg = cfg.with_log_every(v);
+    }
+    if let Some(v) = a.grad_clip {
+        cfg = cfg.with_grad_clip(if v > 0.0 { Some(v) } else { None });
     }
     let truths: Vec<Structure> = a.truth.iter().map(Structure::read).collect::<cryosampler::Result<_>>()?;
     let reference = aligned.reference().clone();

@@ -19,11 +19,23 @@ pub struct MolprobityParts {
     pub bond: bool,
     /// Bond-angle term.
     pub angle: bool,
+    /// The clash term sees riding hydrogens built from the heavy atoms, as the clashscore does
+    /// (default true; false: heavy atoms only, with explicit-hydrogen radii).
+    #[serde(default = "yes")]
+    pub clash_hydrogens: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_grad_clip() -> Option<f64> {
+    Some(3.0)
 }
 
 impl Default for MolprobityParts {
     fn default() -> Self {
-        MolprobityParts { rama: true, rotamer: true, clash: true, bond: true, angle: true }
+        MolprobityParts { rama: true, rotamer: true, clash: true, bond: true, angle: true, clash_hydrogens: true }
     }
 }
 
@@ -77,6 +89,11 @@ pub struct VaeConfig {
     /// Sample `z` with the reparameterisation trick during training (default true); evaluation
     /// always uses the mean.
     pub sample_latent: bool,
+    /// Adaptive gradient clipping: a step whose global gradient norm exceeds this multiple of the
+    /// median norm of the recent steps is scaled down to it (default 3; `None` = off). Guards
+    /// Adam against single huge steps (see the training loop).
+    #[serde(default = "default_grad_clip")]
+    pub grad_clip: Option<f64>,
     /// Random seed (weights, noise). Fixed seeds give repeatable runs on CPU.
     pub seed: u64,
     /// Stop after this many seconds (the epoch in progress finishes). Default none.
@@ -112,6 +129,7 @@ impl Default for VaeConfig {
             coarse_fraction: 0.6,
             final_b: 0.0,
             sample_latent: true,
+            grad_clip: default_grad_clip(),
             seed: 0,
             max_seconds: None,
             log_every: 10,
@@ -171,6 +189,7 @@ impl VaeConfig {
         "Set the starting blur of the coarse-to-fine schedule (0 = off)."
     );
     setter!(with_seed, seed, u64, "Set the random seed.");
+    setter!(with_grad_clip, grad_clip, Option<f64>, "Set the adaptive gradient clipping factor (None = off).");
     setter!(with_final_b, final_b, f64, "Set the extra blur kept after the coarse-to-fine schedule.");
     setter!(with_log_every, log_every, usize, "Print a progress line every n epochs (0 = silent).");
     setter!(with_checkpoint_every, checkpoint_every, usize, "Checkpoint every n epochs.");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use burn::module::{AutodiffModule, Module};
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
@@ -40,6 +40,89 @@ pub struct EpochLog {
     /// epochs only).
     #[serde(default)]
     pub ca_rmsd: Option<Vec<f64>>,
+    /// Largest global gradient norm of the epoch's steps, before clipping.
+    #[serde(default)]
+    pub grad_norm: f64,
+    /// Steps of the epoch whose gradient was clipped ([`VaeConfig::grad_clip`]).
+    #[serde(default)]
+    pub clipped: usize,
+}
+
+/// Sum of squares of every parameter gradient of a module (the global norm squared).
+struct GradNormSq<'a> {
+    grads: &'a GradientsParams,
+    sum: f64,
+}
+
+impl ModuleVisitor<AB> for GradNormSq<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<AB, D>>) {
+        if let Some(g) = self.grads.get::<B, D>(param.id) {
+            self.sum += g.square().sum().into_scalar().elem::<f64>();
+        }
+    }
+}
+
+/// Multiply every parameter gradient of a module by `factor`.
+struct GradScale<'a> {
+    grads: &'a mut GradientsParams,
+    factor: f64,
+}
+
+impl ModuleVisitor<AB> for GradScale<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<AB, D>>) {
+        if let Some(g) = self.grads.remove::<B, D>(param.id) {
+            self.grads.register::<B, D>(param.id, g * self.factor);
+        }
+    }
+}
+
+/// Adaptive clipping of the global gradient norm: a step whose norm exceeds `factor` times the
+/// median of the last [`GradClipper::WINDOW`] steps' norms is scaled down to that bound. Adam
+/// divides by a running root-mean-square of past gradients, so a sudden gradient 100 x the usual
+/// size (a clash pair entering the list, a blur level changing) moves every weight by many
+/// learning rates at once; on the AdK benchmark one such step silenced the deformation network
+/// for good (every map decoded to the reference). The idea is AutoClip's (Seetharaman et al.
+/// 2020, clip at a percentile of the norm history); this is written here because burn 0.21's
+/// clipping is per tensor with a fixed threshold.
+struct GradClipper {
+    factor: Option<f64>,
+    history: std::collections::VecDeque<f64>,
+}
+
+impl GradClipper {
+    const WINDOW: usize = 64;
+    const WARMUP: usize = 8;
+
+    fn new(factor: Option<f64>) -> GradClipper {
+        GradClipper { factor: factor.filter(|f| *f > 0.0), history: Default::default() }
+    }
+
+    /// Measure (and clip) `grads` of `model`: returns the raw norm and whether it was clipped.
+    fn apply(&mut self, model: &Vae<AB>, grads: &mut GradientsParams) -> (f64, bool) {
+        let mut v = GradNormSq { grads, sum: 0.0 };
+        model.visit(&mut v);
+        let norm = v.sum.sqrt();
+        let mut clipped = false;
+        if let Some(f) = self.factor
+            && self.history.len() >= Self::WARMUP
+            && norm.is_finite()
+        {
+            let mut h: Vec<f64> = self.history.iter().copied().collect();
+            h.sort_by(f64::total_cmp);
+            let bound = f * h[h.len() / 2];
+            if norm > bound && bound > 0.0 {
+                model.visit(&mut GradScale { grads, factor: bound / norm });
+                clipped = true;
+            }
+        }
+        if norm.is_finite() {
+            self.history.push_back(norm);
+            if self.history.len() > Self::WINDOW {
+                self.history.pop_front();
+            }
+        }
+        (norm, clipped)
+    }
 }
 
 /// Everything the trainer needs about the data, prepared once.
@@ -266,6 +349,7 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
     let mut last_good = model.clone();
     let mut stopped = "epochs".to_string();
     let first_epoch = history.len() + 1;
+    let mut clipper = GradClipper::new(cfg.grad_clip);
     for epoch in first_epoch..=cfg.epochs {
         let coarse_b = cfg.coarse_b_at(epoch - 1);
         if coarse_b != cur_b {
@@ -285,6 +369,7 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
         }
         let mut terms = LossTerms::default();
         let mut ncc_all = vec![0.0; m];
+        let (mut grad_norm, mut clipped) = (0.0f64, 0usize);
         for b0 in (0..m).step_by(batch) {
             let idx: Vec<i64> = (b0..(b0 + batch).min(m)).map(|i| i as i64).collect();
             let nb = idx.len();
@@ -327,7 +412,10 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
                 return Err(Error::Training(msg));
             }
             last_good = model.clone();
-            let grads = GradientsParams::from_grads(total.backward(), &model);
+            let mut grads = GradientsParams::from_grads(total.backward(), &model);
+            let (norm, clip) = clipper.apply(&model, &mut grads);
+            grad_norm = grad_norm.max(norm);
+            clipped += clip as usize;
             model = optim.step(lr, model, grads);
             let w = nb as f64 / m as f64;
             terms.total += w * total_v;
@@ -352,7 +440,7 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
             _ => None,
         };
         let seconds = t0 + start.elapsed().as_secs_f64();
-        let log = EpochLog { epoch, terms, ncc: ncc_all, coarse_b, lr, seconds, ca_rmsd };
+        let log = EpochLog { epoch, terms, ncc: ncc_all, coarse_b, lr, seconds, ca_rmsd, grad_norm, clipped };
         if logged {
             println!("{}", progress_line(&log, cfg.epochs));
         }
@@ -403,8 +491,9 @@ pub fn progress_line(log: &EpochLog, epochs: usize) -> String {
             format!("  | CA-RMSD to truth [{}]", r.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(" "))
         })
         .unwrap_or_default();
+    let clip = if log.clipped > 0 { format!(" ({} clipped)", log.clipped) } else { String::new() };
     format!(
-        "epoch {:>4}/{epochs}  total {:.4}  recon {:.4}  kl {:.2}  backbone {:.4}  molprobity {:.3e}  | NCC [{}]  | blur +{:.0} A^2  lr {:.1e}  {:.1} s{rmsd}",
+        "epoch {:>4}/{epochs}  total {:.4}  recon {:.4}  kl {:.2}  backbone {:.4}  molprobity {:.3e}  | NCC [{}]  | blur +{:.0} A^2  lr {:.1e}  |g| {:.2e}{clip}  {:.1} s{rmsd}",
         log.epoch,
         log.terms.total,
         log.terms.recon,
@@ -414,6 +503,7 @@ pub fn progress_line(log: &EpochLog, epochs: usize) -> String {
         ncc.join(" "),
         log.coarse_b,
         log.lr,
+        log.grad_norm,
         log.seconds
     )
 }

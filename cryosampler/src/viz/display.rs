@@ -816,6 +816,8 @@ mod tests {
             lr: 1e-3,
             seconds: e as f64,
             ca_rmsd: rmsd,
+            grad_norm: 1.0,
+            clipped: 0,
         }
     }
 

@@ -30,7 +30,10 @@ use std::collections::HashSet;
 use burn::prelude::*;
 
 use super::ops::{distance, flat_huber, floats, gather_blocks};
-use crate::metrics::geometry::clash::{AtomType, BondGraph, CLASH_OVERLAP, CellList, atom_types, hbond_pair};
+use super::riding::RidingHydrogens;
+use crate::metrics::geometry::clash::{
+    AtomType, BondGraph, CLASH_OVERLAP, CellList, atom_types, excluded_partners, hbond_pair,
+};
 use crate::structure::Structure;
 use crate::{Error, Result};
 
@@ -47,12 +50,25 @@ pub const CLASH_WIDTH: f64 = 0.2;
 /// Pairs are listed when closer than their allowed distance plus this margin (A).
 pub const CLASH_MARGIN: f64 = 1.5;
 
+/// Overlap (A) at which the penalty starts in the riding-hydrogen mode: 0.1 A short of probe's
+/// serious-overlap cut-off ([`CLASH_OVERLAP`]), so that a fit balancing the map against the
+/// penalty settles just outside what the clashscore counts rather than on its edge.
+pub const RIDING_OVERLAP: f64 = 0.3;
+
+/// Extra overlap (A) allowed to H-bond pairs in the riding-hydrogen mode (a polar hydrogen with
+/// an acceptor): probe never counts them as clashes; this lets H...O come to ~1.6 A, shorter than
+/// any real H-bond, and stops an atom from passing through its partner.
+pub const RIDING_HBOND_ALLOWANCE: f64 = 0.55;
+
 /// Atom types, bond exclusions and the current pair list.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClashTopology {
     n_atoms: usize,
-    /// Heavy (non-hydrogen) atoms: the per-1000-atoms normaliser.
-    n_heavy: usize,
+    /// Atoms counted by the per-1000-atoms normaliser (heavy atoms; with riding hydrogens, every
+    /// active atom, hydrogens included, as the clashscore counts them).
+    n_counted: usize,
+    /// Riding-hydrogen mode: hydrogens take part, probe's exclusions (4 bonds when H is involved).
+    riding: bool,
     types: Vec<AtomType>,
     /// Atoms within three bonds of each atom (sorted), never paired with it.
     excluded: Vec<Vec<u32>>,
@@ -82,7 +98,8 @@ impl ClashTopology {
         let n_heavy = types.iter().filter(|t| !t.hydrogen).count();
         let mut t = ClashTopology {
             n_atoms: n,
-            n_heavy,
+            n_counted: n_heavy,
+            riding: false,
             types,
             excluded,
             max_limit: 2.0 * max_r - CLASH_OVERLAP,
@@ -94,10 +111,79 @@ impl ClashTopology {
         Ok(t)
     }
 
+    /// The riding-hydrogen mode: atoms `0..n` are the reference's, `n..n + n_h` the hydrogens of
+    /// `riding` (coordinates from [`RidingHydrogens::with_hydrogens`]). Types, radii and the bond
+    /// graph come from the protonated reference, exactly as the clashscore of
+    /// [`crate::metrics::geometry`] sees it: explicit-hydrogen radii, polar hydrogens as donors
+    /// (a heavy atom carrying one is no longer a donor), pairs within three bonds excluded (four
+    /// when a hydrogen is involved). The penalty starts at [`RIDING_OVERLAP`]; H-bond pairs get
+    /// [`RIDING_HBOND_ALLOWANCE`]. Hydrogens the reference itself carries take no part.
+    pub fn with_riding(s: &Structure, riding: &RidingHydrogens) -> Result<ClashTopology> {
+        let n = s.atoms.len();
+        if riding.n_atoms() != n {
+            return Err(Error::invalid(format!(
+                "clash topology: riding hydrogens are for {} atoms, the structure has {n}",
+                riding.n_atoms()
+            )));
+        }
+        let total = n + riding.len();
+        let (p, parent) = riding.protonated();
+        let p_types = atom_types(p, parent);
+        let cells = CellList::new(&p.coords(), 4.2);
+        let graph = BondGraph::build(p, parent, &cells);
+        let inactive = AtomType {
+            radius: 1.0,
+            donor: false,
+            acceptor: false,
+            charge: 0,
+            hydrogen: true,
+            water: false,
+            active: false,
+        };
+        let mut types = vec![inactive; total];
+        let mut excluded: Vec<Vec<u32>> = vec![Vec::new(); total];
+        let map = riding.combined_index();
+        for (i, c) in map.iter().enumerate() {
+            let Some(c) = *c else { continue };
+            types[c] = p_types[i];
+            let mut v: Vec<u32> =
+                excluded_partners(&graph, &p_types, i).into_iter().filter_map(|j| map[j].map(|q| q as u32)).collect();
+            v.sort_unstable();
+            excluded[c] = v;
+        }
+        let max_r = types.iter().filter(|t| t.active).map(|t| t.radius).fold(0.0, f64::max);
+        let n_counted = types.iter().filter(|t| t.active && !t.water).count();
+        let mut t = ClashTopology {
+            n_atoms: total,
+            n_counted,
+            riding: true,
+            types,
+            excluded,
+            max_limit: 2.0 * max_r - RIDING_OVERLAP,
+            i: Vec::new(),
+            j: Vec::new(),
+            limit: Vec::new(),
+        };
+        t.update_pairs(&riding.with_hydrogens_host(&s.coords_f32())?)?;
+        Ok(t)
+    }
+
+    /// Whether this topology includes riding hydrogens.
+    pub fn is_riding(&self) -> bool {
+        self.riding
+    }
+
+    /// Atoms the coordinates must have (reference atoms, plus riding hydrogens in that mode).
+    pub fn n_atoms(&self) -> usize {
+        self.n_atoms
+    }
+
     /// Closest allowed distance (A) of atoms `a` and `b` (no bond check).
     pub fn allowed(&self, a: usize, b: usize) -> f64 {
-        let hb = if self.is_hbond(a, b) { HBOND_ALLOWANCE } else { 0.0 };
-        self.types[a].radius + self.types[b].radius - CLASH_OVERLAP - hb
+        let (overlap, allowance) =
+            if self.riding { (RIDING_OVERLAP, RIDING_HBOND_ALLOWANCE) } else { (CLASH_OVERLAP, HBOND_ALLOWANCE) };
+        let hb = if self.is_hbond(a, b) { allowance } else { 0.0 };
+        self.types[a].radius + self.types[b].radius - overlap - hb
     }
 
     /// Whether `a` and `b` form an H-bond pair (donor with acceptor, not both of the same charge).
@@ -127,9 +213,13 @@ impl ClashTopology {
         for model in coords.chunks(3 * n) {
             let pts: Vec<[f64; 3]> = model.chunks(3).map(|p| [p[0] as f64, p[1] as f64, p[2] as f64]).collect();
             let cells = CellList::new(&pts, reach);
-            for a in (0..n).filter(|&a| !self.types[a].hydrogen) {
+            let takes_part = |a: usize| {
+                let t = &self.types[a];
+                if self.riding { t.active && !t.water } else { !t.hydrogen }
+            };
+            for a in (0..n).filter(|&a| takes_part(a)) {
                 cells.for_each_near(pts[a], reach, |b| {
-                    if b <= a || self.types[b].hydrogen || self.bonded(a, b) {
+                    if b <= a || !takes_part(b) || self.bonded(a, b) {
                         return;
                     }
                     let d2: f64 = (0..3).map(|k| (pts[a][k] - pts[b][k]).powi(2)).sum();
@@ -146,6 +236,11 @@ impl ClashTopology {
         self.j = pairs.iter().map(|p| p.1 as i64).collect();
         self.limit = pairs.iter().map(|p| self.allowed(p.0 as usize, p.1 as usize) as f32).collect();
         Ok(())
+    }
+
+    /// The listed pairs `(i, j)`, `i < j`.
+    pub fn pairs(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.i.iter().zip(&self.j).map(|(a, b)| (*a as usize, *b as usize))
     }
 
     /// Number of listed pairs.
@@ -167,13 +262,16 @@ impl ClashTopology {
 }
 
 /// Clash part per structure, `[b]`:
-/// `CLASH_SCALE * (1000 / n_heavy_atoms) sum_pairs h((l_ij - d_ij) / CLASH_WIDTH)`.
+/// `CLASH_SCALE * (1000 / n_atoms) sum_pairs h((l_ij - d_ij) / CLASH_WIDTH)`, `n_atoms` the
+/// heavy atoms (with riding hydrogens: every atom, as the clashscore counts). In the
+/// riding-hydrogen mode `x` holds the reference atoms followed by the hydrogens
+/// ([`RidingHydrogens::with_hydrogens`]).
 pub fn clash<B: Backend>(x: Tensor<B, 3>, topo: &ClashTopology) -> Tensor<B, 1> {
     let [b, _, _] = x.dims();
     if topo.is_empty() {
         return Tensor::zeros([b], &x.device());
     }
-    let per_1000 = 1000.0 / topo.n_heavy.max(1) as f64;
+    let per_1000 = 1000.0 / topo.n_counted.max(1) as f64;
     flat_huber(topo.excess(&x) / CLASH_WIDTH).sum_dim(1).reshape([b]) * (per_1000 * super::CLASH_SCALE)
 }
 
