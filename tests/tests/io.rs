@@ -176,3 +176,36 @@ fn structure_without_backbone_is_an_error() {
     let e = ligand_like.backbone().unwrap_err().to_string();
     assert!(e.contains("reference.pdb") && e.contains("backbone"), "{e}");
 }
+
+/// Written PDB files keep the wwPDB fixed columns: every ATOM record of ubiquitin written back
+/// matches the deposited file's record in columns 1-66 (record, serial, name, residue, chain,
+/// number, coordinates, occupancy, B) and 77-78 (element). pdbtbx 0.12's writer left-justified
+/// these fields, which cctbx refused to read.
+#[test]
+fn pdb_records_keep_the_wwpdb_columns() {
+    let src = data("pdb/1ubi.pdb");
+    let opts = ReadOptions { keep_waters: false, keep_hetero: false, plddt_b: None, ..ReadOptions::default() };
+    let s = cryosampler::io::read_structure(&src, &opts).unwrap();
+    let out = tmpdir("pdbcols").join("ubi.pdb");
+    write_models(&out, std::slice::from_ref(&s), false).unwrap();
+    let original: Vec<String> =
+        std::fs::read_to_string(&src).unwrap().lines().filter(|l| l.starts_with("ATOM")).map(String::from).collect();
+    let written: Vec<String> =
+        std::fs::read_to_string(&out).unwrap().lines().filter(|l| l.starts_with("ATOM")).map(String::from).collect();
+    assert_eq!(original.len(), written.len());
+    assert_eq!(original.len(), s.atoms.len());
+    for (o, w) in original.iter().zip(&written) {
+        assert_eq!(&o[..66], &w[..66], "\n{o}\n{w}");
+        assert_eq!(o[76..78].trim(), w[76..78].trim(), "element of\n{w}");
+        assert_eq!(&w[76..78], format!("{:>2}", o[76..78].trim()), "element right-justified in\n{w}");
+    }
+    // TER after the chain, END at the end
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("TER   ") && l[17..20] == *"GLY"), "{text}");
+    assert_eq!(text.lines().last(), Some("END"));
+    // names that do not fit the format are errors, not shifted columns
+    let mut long = s.clone();
+    long.chains[0].id = "AB".into();
+    let e = write_models(tmpdir("pdbcols2").join("x.pdb"), &[long], false).unwrap_err().to_string();
+    assert!(e.contains("chain id") && e.contains("mmCIF"), "{e}");
+}

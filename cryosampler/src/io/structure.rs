@@ -1,4 +1,7 @@
-//! PDB / mmCIF reading and writing through `pdbtbx`.
+//! PDB / mmCIF reading and writing: reading and mmCIF writing through `pdbtbx`; PDB writing is
+//! our own ([`pdb_text`]), because pdbtbx 0.12's PDB writer left-justifies the numeric fields
+//! and the atom name (`ATOM  1     N    MET A1  ...`), which cctbx, ChimeraX and most other
+//! programs reject or misread.
 
 use std::io::BufWriter;
 use std::path::Path;
@@ -351,7 +354,6 @@ pub fn write_models(path: impl AsRef<Path>, models: &[Structure], overwrite: boo
         return Err(Error::invalid(format!("write_models {}: no models to write", path.display())));
     }
     crate::error::check_overwrite(path, overwrite)?;
-    let pdb = to_pdbtbx(models)?;
     let name = path.to_string_lossy().to_string();
     let lower = name.to_ascii_lowercase();
     let stem = lower.trim_end_matches(".gz");
@@ -366,22 +368,120 @@ pub fn write_models(path: impl AsRef<Path>, models: &[Structure], overwrite: boo
     } else {
         Box::new(file)
     };
-    let writer = BufWriter::new(sink);
+    let mut writer = BufWriter::new(sink);
     if is_cif {
-        pdbtbx::save_mmcif_raw(&pdb, writer);
+        pdbtbx::save_mmcif_raw(&to_pdbtbx(models)?, writer);
     } else {
-        pdbtbx::save_pdb_raw(&pdb, writer, StrictnessLevel::Loose);
+        use std::io::Write;
+        writer.write_all(pdb_text(models)?.as_bytes()).map_err(|e| Error::io(path, e))?;
+        writer.flush().map_err(|e| Error::io(path, e))?;
     }
     Ok(())
 }
 
-/// Models as PDB-format text (for the molecular viewer and for tests).
+/// The 4-column atom name field of a PDB ATOM record (columns 13-16): names of one-letter
+/// elements shorter than four characters start in column 14 (`" CA "`), the others in column 13
+/// (`"FE  "`, `"HD21"`), as the wwPDB format does.
+fn pdb_atom_name(name: &str, element: Element) -> String {
+    if name.len() < 4 && element.symbol().len() == 1 { format!(" {name:<3}") } else { format!("{name:<4}") }
+}
+
+/// Models as fixed-column PDB text (wwPDB format 3.3 ATOM / HETATM, TER after each chain,
+/// MODEL / ENDMDL when there are several models, END). Atom serial numbers above 99,999 and
+/// residue numbers outside -999..9999 wrap (PDB has no room for them; use mmCIF); a chain id
+/// longer than one character, a residue name longer than three or an atom name longer than four
+/// is an error.
+pub fn pdb_text(models: &[Structure]) -> Result<String> {
+    use std::fmt::Write;
+    let first = &models[0];
+    for (mi, s) in models.iter().enumerate() {
+        if s.atoms.len() != first.atoms.len() {
+            return Err(Error::invalid(format!(
+                "write_models: model {mi} has {} atoms, model 0 has {}: models must share their atoms",
+                s.atoms.len(),
+                first.atoms.len()
+            )));
+        }
+    }
+    for ch in &first.chains {
+        if ch.id.chars().count() > 1 {
+            return Err(Error::invalid(format!(
+                "chain id {:?} does not fit the PDB format: write mmCIF (.cif)",
+                ch.id
+            )));
+        }
+    }
+    if let Some(r) = first.residues.iter().find(|r| r.name.len() > 3) {
+        return Err(Error::invalid(format!(
+            "residue name {:?} does not fit the PDB format: write mmCIF (.cif)",
+            r.name
+        )));
+    }
+    if let Some(a) = first.atoms.iter().find(|a| a.name.len() > 4) {
+        return Err(Error::invalid(format!("atom name {:?} does not fit the PDB format: write mmCIF (.cif)", a.name)));
+    }
+    let wrap_seq = |v: isize| if (-999..=9999).contains(&v) { v } else { v.rem_euclid(10000) };
+    let mut out = String::with_capacity(first.atoms.len() * 81 * models.len() + 128);
+    out.push_str("REMARK   1 WRITTEN BY CRYOSAMPLER\n");
+    for (mi, s) in models.iter().enumerate() {
+        if models.len() > 1 {
+            let _ = writeln!(out, "MODEL     {:>4}", mi + 1);
+        }
+        let mut serial = 0usize;
+        for ch in &first.chains {
+            let mut last: Option<&Residue> = None;
+            for r in ch.residues.clone() {
+                let res = &first.residues[r];
+                for ai in res.atoms.clone() {
+                    let a = &first.atoms[ai];
+                    let p = s.atoms[ai].pos;
+                    serial += 1;
+                    let _ = writeln!(
+                        out,
+                        "{:<6}{:>5} {}{}{:>3} {}{:>4}{}   {:>8.3}{:>8.3}{:>8.3}{:>6.2}{:>6.2}          {:>2}",
+                        if a.hetero { "HETATM" } else { "ATOM" },
+                        serial % 100_000,
+                        pdb_atom_name(&a.name, a.element),
+                        ' ',
+                        res.name,
+                        ch.id.chars().next().unwrap_or(' '),
+                        wrap_seq(res.seq),
+                        res.icode.as_deref().and_then(|c| c.chars().next()).unwrap_or(' '),
+                        p[0],
+                        p[1],
+                        p[2],
+                        a.occupancy,
+                        s.atoms[ai].b.clamp(-99.99, 999.99),
+                        a.element.symbol().to_ascii_uppercase(),
+                    );
+                }
+                last = Some(res);
+            }
+            if let Some(res) = last {
+                serial += 1;
+                let _ = writeln!(
+                    out,
+                    "TER   {:>5}      {:>3} {}{:>4}{}",
+                    serial % 100_000,
+                    res.name,
+                    ch.id.chars().next().unwrap_or(' '),
+                    wrap_seq(res.seq),
+                    res.icode.as_deref().and_then(|c| c.chars().next()).unwrap_or(' ')
+                );
+            }
+        }
+        if models.len() > 1 {
+            out.push_str("ENDMDL\n");
+        }
+    }
+    out.push_str("END\n");
+    Ok(out)
+}
+
+/// Models as PDB-format text (for the molecular viewer and for tests); see [`pdb_text`].
 pub fn models_to_pdb_string(models: &[Structure]) -> Result<String> {
     if models.is_empty() {
         return Ok(String::new());
     }
-    let pdb = to_pdbtbx(models)?;
-    let mut buf = Vec::new();
-    pdbtbx::save_pdb_raw(&pdb, BufWriter::new(&mut buf), StrictnessLevel::Loose);
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    pdb_text(models)
 }

@@ -1,29 +1,32 @@
-//! Clash part: heavy-atom pairs more than three bonds apart that come closer than the sum of
-//! their van der Waals radii minus the allowed overlap.
+//! Clash part: atom pairs more than three bonds apart that come closer than the sum of their van
+//! der Waals radii minus the allowed overlap.
 //!
-//! Radii, donors / acceptors and the bond graph are MolProbity's probe rules as implemented in
-//! [`crate::metrics::geometry::clash`] (explicit-hydrogen radii: C 1.70, aromatic C 1.75,
-//! carbonyl C 1.60, N 1.55, O 1.40, S 1.80; template + peptide bonds + disulfides), applied to
-//! the heavy atoms only (the model has no hydrogens). For a pair `(i, j)` the closest allowed
-//! distance is
+//! Two modes share the code:
 //!
-//! `l_ij = r_i + r_j - 0.4` (probe's serious-overlap cut-off, [`CLASH_OVERLAP`]),
-//! minus [`HBOND_ALLOWANCE`] (0.3 A) for H-bond pairs (donor with acceptor, not both of the same
-//! charge: [`hbond_pair`]), and
+//! * **riding hydrogens** (the default, [`ClashTopology::with_riding`]): the heavy atoms plus
+//!   hydrogens built from them ([`super::riding`]), typed exactly as the clashscore of
+//!   [`crate::metrics::geometry`] types the reduce-protonated model (probe's explicit-hydrogen
+//!   radii: C 1.70, aromatic C 1.75, carbonyl C 1.60, N 1.55, O 1.40, S 1.80, H 1.22, polar or
+//!   aromatic H 1.05; a heavy atom carrying a hydrogen is no longer a donor), with probe's
+//!   exclusions (within three bonds, four when a hydrogen is involved). Most serious overlaps of
+//!   a protein model involve a hydrogen, so this is the mode that lowers the clashscore;
+//! * **heavy atoms only** ([`ClashTopology::new`]): the same radii on the heavy atoms alone.
 //!
-//! `L_clash = CLASH_SCALE * (1000 / n_heavy_atoms) sum_pairs h((l_ij - d_ij) / CLASH_WIDTH)`,
+//! For a pair `(i, j)` the closest allowed distance is `l_ij = r_i + r_j - overlap`, with
+//! `overlap` = [`RIDING_OVERLAP`] (0.3 A) with riding hydrogens or probe's serious-overlap
+//! cut-off [`CLASH_OVERLAP`] (0.4 A) on heavy atoms, minus an allowance for H-bond pairs (donor
+//! with acceptor, not both of the same charge: [`hbond_pair`]) of [`RIDING_HBOND_ALLOWANCE`] or
+//! [`HBOND_ALLOWANCE`], and
 //!
-//! per 1000 atoms like the clashscore, with `h` the flat-bottom Huber penalty
-//! ([`super::ops::flat_huber`]) and `CLASH_WIDTH` = 0.2 A.
+//! `L_clash = CLASH_SCALE * (1000 / n_atoms) sum_pairs h((l_ij - d_ij) / CLASH_WIDTH)`,
 //!
-//! Hydrogens, should the coordinates carry any, take no part (the probe radii above assume
-//! explicit hydrogens, but the bond graph here has no riding-H links).
+//! per 1000 atoms like the clashscore (hydrogens counted in the riding mode), with `h` the
+//! flat-bottom Huber penalty ([`super::ops::flat_huber`]) and `CLASH_WIDTH` = 0.2 A.
 //!
-//! The pair list is built on the host: every pair not within three bonds (in the reference's
-//! bond graph) closer than `l_ij + CLASH_MARGIN` (1.5 A) in the current coordinates. The
-//! training loop refreshes it every few epochs with [`ClashTopology::update_pairs`] on the
-//! detached coordinates; pairs that approach from further away in between are missed until the
-//! next refresh.
+//! The pair list is built on the host: every pair not excluded by the bond graph closer than
+//! `l_ij + CLASH_MARGIN` (1.5 A) in the current coordinates. The training loop refreshes it every
+//! few epochs with [`ClashTopology::update_pairs`] on the detached coordinates; pairs that
+//! approach from further away in between are missed until the next refresh.
 
 use std::collections::HashSet;
 

@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | rama | [`mod@rama`] | `h(d / 10 deg)`, `d` = distance from the Top8000 favoured region | mean over residues |
 //! | rotamer | [`mod@rotamer`] | `h(D - 2.5)`, `D` = soft esd distance to the nearest `rota_central` rotamer | mean over residues |
-//! | clash | [`mod@clash`] | `h((l_ij - d_ij) / 0.2 A)`, `l_ij` = r_i + r_j - 0.4 A (H-bonds 0.3 A less) | sum per 1000 atoms |
+//! | clash | [`mod@clash`] | `h((l_ij - d_ij) / 0.2 A)`, `l_ij` = r_i + r_j - 0.3 A over heavy atoms and [`riding`] hydrogens (H-bonds 0.55 A less) | sum per 1000 atoms |
 //! | bond | [`covalent`] | `h(|z| - 4.9)` against Engh & Huber | mean over bonds |
 //! | angle | [`covalent`] | `h(|z| - 4.9)` against Engh & Huber | mean over angles |
 //!
