@@ -480,6 +480,9 @@ struct FitArgs {
     /// Ablation: switch the structural losses (backbone + MolProbity) off.
     #[arg(long)]
     no_structural_loss: bool,
+    /// Clash term on heavy atoms only (no riding hydrogens).
+    #[arg(long)]
+    no_clash_hydrogens: bool,
     /// Training epochs.
     #[arg(long)]
     epochs: Option<usize>,
@@ -489,6 +492,9 @@ struct FitArgs {
     /// KL weight (default 1e-4).
     #[arg(long)]
     lambda_kl: Option<f64>,
+    /// KL weight at the first epoch, rising to --lambda-kl over the coarse-to-fine span (warm-up); 0 = none.
+    #[arg(long)]
+    lambda_kl_start: Option<f64>,
     /// MolProbity-style loss weight (default 2e-5, reached from --lambda-m-start).
     #[arg(long)]
     lambda_m: Option<f64>,
@@ -574,6 +580,9 @@ fn fit(a: FitArgs) -> Result<()> {
     if let Some(v) = a.lambda_m {
         cfg = cfg.with_lambda_m(v);
     }
+    if let Some(v) = a.lambda_kl_start {
+        cfg = cfg.with_lambda_kl_start(if v > 0.0 { Some(v) } else { None });
+    }
     if let Some(v) = a.lambda_m_start {
         cfg = cfg.with_lambda_m_start(if v > 0.0 { Some(v) } else { None });
     }
@@ -600,6 +609,9 @@ fn fit(a: FitArgs) -> Result<()> {
     }
     if let Some(v) = a.log_every {
         cfg = cfg.with_log_every(v);
+    }
+    if a.no_clash_hydrogens {
+        cfg.molprobity.clash_hydrogens = false;
     }
     if let Some(v) = a.grad_clip {
         cfg = cfg.with_grad_clip(if v > 0.0 { Some(v) } else { None });

@@ -359,6 +359,7 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
         }
         let lr = cfg.lr_at(epoch - 1);
         let lambda_m = cfg.lambda_m_at(epoch - 1);
+        let lambda_kl = cfg.lambda_kl_at(epoch - 1);
         if let Some(mp) = molprobity.as_mut()
             && (epoch - first_epoch).is_multiple_of(MOLPROBITY_PAIRS_EVERY)
         {
@@ -381,7 +382,7 @@ pub fn train(data: &TrainData, cfg: &VaeConfig) -> Result<TrainOutcome> {
             let v_hat = render(x.clone(), &spec); // [nb, nz, ny, nx]
             let l_recon = recon(v_hat, targets.clone().select(0, sel));
             let l_kl = kl(dist.mean, dist.log_var);
-            let mut total = l_recon.clone().mean() + l_kl.clone().mean() * cfg.lambda_kl;
+            let mut total = l_recon.clone().mean() + l_kl.clone().mean() * lambda_kl;
             let mut l_bb_val = 0.0;
             if cfg.structural_loss {
                 let l_bb = backbone(x.clone(), &bw).mean();
@@ -567,4 +568,68 @@ pub fn default_net_voxel(map_voxel: f64, resolution: f64) -> f64 {
 /// Path helper: `dir/name`.
 pub fn in_dir(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::VaeNetConfig;
+
+    fn tiny() -> Vae<AB> {
+        let cfg = VaeNetConfig {
+            channels: [2, 2, 2],
+            latent_channels: 1,
+            feature_channels: 2,
+            kernel: 3,
+            mlp_hidden: 2,
+            mlp_layers: 1,
+            input_channels: 1,
+        };
+        Vae::<AB>::new(&cfg, &device::device())
+    }
+
+    /// Gradients of `scale * sum(offsets)` of a tiny network.
+    fn grads(model: &Vae<AB>, scale: f64) -> GradientsParams {
+        let dev = device::device();
+        let x = Tensor::<AB, 5>::ones([1, 1, 8, 8, 8], &dev);
+        let d = model.encoder.forward(x);
+        let pts = Tensor::<AB, 2>::from_data(TensorData::new(vec![3.5f32, 2.5, 4.0], [1, 3]), &dev);
+        let off = model.offsets(d.mean.clone(), pts.clone(), pts * 0.1);
+        let loss = (off.sum() + d.mean.sum()) * scale;
+        GradientsParams::from_grads(loss.backward(), model)
+    }
+
+    fn norm(model: &Vae<AB>, g: &GradientsParams) -> f64 {
+        let mut v = GradNormSq { grads: g, sum: 0.0 };
+        model.visit(&mut v);
+        v.sum.sqrt()
+    }
+
+    #[test]
+    fn clipper_scales_a_spike_to_three_times_the_recent_median_and_leaves_ordinary_steps() {
+        let model = tiny();
+        let mut clip = GradClipper::new(Some(3.0));
+        let base = norm(&model, &grads(&model, 1.0));
+        assert!(base > 0.0);
+        for k in 0..GradClipper::WARMUP + 2 {
+            let mut g = grads(&model, 1.0 + 0.1 * (k % 3) as f64);
+            let (n, clipped) = clip.apply(&model, &mut g);
+            assert!(!clipped, "ordinary step {k} clipped");
+            assert!((n - norm(&model, &g)).abs() < 1e-6 * n, "ordinary step changed");
+        }
+        // the recent norms are base x (1.0, 1.1, 1.2, ...): median 1.1 base
+        let mut g = grads(&model, 100.0);
+        let (n, clipped) = clip.apply(&model, &mut g);
+        assert!(clipped);
+        assert!((n / base - 100.0).abs() < 1e-3 * 100.0, "raw norm reported");
+        let after = norm(&model, &g);
+        assert!((after / base - 3.3).abs() < 1e-3, "clipped to {} x base", after / base);
+        // switched off: nothing is clipped
+        let mut off = GradClipper::new(None);
+        for _ in 0..GradClipper::WARMUP + 1 {
+            let _ = off.apply(&model, &mut grads(&model, 1.0));
+        }
+        let mut g = grads(&model, 100.0);
+        assert!(!off.apply(&model, &mut g).1);
+    }
 }
