@@ -37,6 +37,20 @@ def ours(exe, map_path, model, res, out_json):
     return {"cc_mask": m["cc"][0]["cc"]["cc_mask"], **m["geometry"]}
 
 
+def with_b(src, dst, b):
+    """Copy a PDB file with every atom's B-factor set to `b`."""
+    with open(src) as f, open(dst, "w") as g:
+        for line in f:
+            if line.startswith(("ATOM", "HETATM")):
+                line = line[:60] + "%6.2f" % b + line[66:]
+            g.write(line)
+
+
+def model_b(path):
+    with open(path) as f:
+        return next(float(l[60:66]) for l in f if l.startswith(("ATOM", "HETATM")))
+
+
 def referee(py, map_path, model, res, out_json):
     script = os.path.join(ROOT, "..", "shared", "tools", "evaluator", "evaluate.py")
     run([py, script, map_path, model, "-r", str(res), "--json", out_json], stdout=subprocess.DEVNULL)
@@ -81,6 +95,11 @@ def main():
         model = os.path.join(a.out, mk["model"])
         o = ours(a.exe, maps[k], model, res, os.path.join(a.out, f"eval_{k}.json"))
         t = ours(a.exe, maps[k], truths[k], res, os.path.join(a.out, f"eval_truth_{k}.json"))
+        # the truths carry B = 20 A^2, the fitted models the B of the forward model (~90 A^2,
+        # matched to the maps' blur): the truth's CC at the model's B separates geometry from B
+        tb_path = os.path.join(a.out, f"truth_{k}_at_model_b.pdb")
+        with_b(truths[k], tb_path, model_b(model))
+        t["cc_mask_at_model_b"] = ours(a.exe, maps[k], tb_path, res, os.path.join(a.out, f"eval_truthb_{k}.json"))["cc_mask"]
         r = rt = None
         if a.referee:
             r = referee(a.referee, maps[k], model, res, os.path.join(a.out, f"referee_{k}.json"))
@@ -92,14 +111,15 @@ def main():
         return fmt.format(x) + (f" ({fmt.format(y)})" if y is not None else "")
 
     print()
-    print("| map | reference RMSD | fitted RMSD | CC_mask fitted | CC_mask truth | Rama out % | rotamer out % "
-          "| clashscore | truth clashscore |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| map | reference RMSD | fitted RMSD | CC_mask fitted | CC_mask truth | CC_mask truth at the model's B "
+          "| Rama out % | rotamer out % | clashscore | truth clashscore |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for k, mk, o, t, r, rt in rows:
         rg = r["geometry"] if r else None
         print(f"| {k} | {mk['reference_ca_rmsd_to_truth']:.2f} Å | {mk['ca_rmsd_to_truth']:.2f} Å "
               f"| {both(o['cc_mask'], r['cctbx']['CC_mask'] if r else None)} "
               f"| {both(t['cc_mask'], rt['cctbx']['CC_mask'] if rt else None)} "
+              f"| {t['cc_mask_at_model_b']:.3f} "
               f"| {both(o['rama_outliers_pct'], rg['rama_outliers_pct'] if rg else None, '{:.1f}')} "
               f"| {both(o['rotamer_outliers_pct'], rg['rotamer_outliers_pct'] if rg else None, '{:.1f}')} "
               f"| {both(o['clashscore'], rg['clashscore'] if rg else None, '{:.1f}')} "

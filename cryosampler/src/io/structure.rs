@@ -438,11 +438,10 @@ pub fn pdb_text(models: &[Structure]) -> Result<String> {
                     serial += 1;
                     let _ = writeln!(
                         out,
-                        "{:<6}{:>5} {}{}{:>3} {}{:>4}{}   {:>8.3}{:>8.3}{:>8.3}{:>6.2}{:>6.2}          {:>2}",
+                        "{:<6}{:>5} {} {:>3} {}{:>4}{}   {:>8.3}{:>8.3}{:>8.3}{:>6.2}{:>6.2}          {:>2}",
                         if a.hetero { "HETATM" } else { "ATOM" },
                         serial % 100_000,
                         pdb_atom_name(&a.name, a.element),
-                        ' ',
                         res.name,
                         ch.id.chars().next().unwrap_or(' '),
                         wrap_seq(res.seq),
