@@ -1,5 +1,5 @@
 //! PDB / mmCIF reading and writing: reading and mmCIF writing through `pdbtbx`; PDB writing is
-//! our own ([`pdb_text`]), because pdbtbx 0.12's PDB writer left-justifies the numeric fields
+//! our own ([`models_to_pdb_string`]), because pdbtbx 0.12's PDB writer left-justifies the numeric fields
 //! and the atom name (`ATOM  1     N    MET A1  ...`), which cctbx, ChimeraX and most other
 //! programs reject or misread.
 
@@ -294,9 +294,9 @@ pub fn read_models(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Vec<Str
     Ok(out)
 }
 
-fn to_pdbtbx(models: &[Structure]) -> Result<pdbtbx::PDB> {
+/// Models written to one file must share their atoms (an ensemble).
+fn check_same_atoms(models: &[Structure]) -> Result<()> {
     let first = &models[0];
-    let mut pdb = pdbtbx::PDB::new();
     for (mi, s) in models.iter().enumerate() {
         if s.atoms.len() != first.atoms.len() {
             return Err(Error::invalid(format!(
@@ -305,6 +305,15 @@ fn to_pdbtbx(models: &[Structure]) -> Result<pdbtbx::PDB> {
                 first.atoms.len()
             )));
         }
+    }
+    Ok(())
+}
+
+fn to_pdbtbx(models: &[Structure]) -> Result<pdbtbx::PDB> {
+    check_same_atoms(models)?;
+    let first = &models[0];
+    let mut pdb = pdbtbx::PDB::new();
+    for (mi, s) in models.iter().enumerate() {
         let mut model = pdbtbx::Model::new(mi + 1);
         let mut serial = 1usize;
         for ch in &first.chains {
@@ -391,18 +400,10 @@ fn pdb_atom_name(name: &str, element: Element) -> String {
 /// residue numbers outside -999..9999 wrap (PDB has no room for them; use mmCIF); a chain id
 /// longer than one character, a residue name longer than three or an atom name longer than four
 /// is an error.
-pub fn pdb_text(models: &[Structure]) -> Result<String> {
+fn pdb_text(models: &[Structure]) -> Result<String> {
     use std::fmt::Write;
+    check_same_atoms(models)?;
     let first = &models[0];
-    for (mi, s) in models.iter().enumerate() {
-        if s.atoms.len() != first.atoms.len() {
-            return Err(Error::invalid(format!(
-                "write_models: model {mi} has {} atoms, model 0 has {}: models must share their atoms",
-                s.atoms.len(),
-                first.atoms.len()
-            )));
-        }
-    }
     for ch in &first.chains {
         if ch.id.chars().count() > 1 {
             return Err(Error::invalid(format!(
@@ -477,7 +478,9 @@ pub fn pdb_text(models: &[Structure]) -> Result<String> {
     Ok(out)
 }
 
-/// Models as PDB-format text (for the molecular viewer and for tests); see [`pdb_text`].
+/// Models as fixed-column PDB text (for files, the molecular viewer and tests): wwPDB format 3.3
+/// ATOM / HETATM records, TER after each chain, MODEL / ENDMDL when there are several models,
+/// END. Names that do not fit the format are errors (write mmCIF instead).
 pub fn models_to_pdb_string(models: &[Structure]) -> Result<String> {
     if models.is_empty() {
         return Ok(String::new());
