@@ -63,7 +63,14 @@ pub fn doctor(args: &Args) -> Result<i32> {
         Some(v) => r.ok("rustc", v),
         None => r.missing("rustc", "install Rust: https://rustup.rs"),
     }
-    match find_evcxr(None) {
+    // the evcxr_jupyter the installed kernelspec runs (install --evcxr-root puts it off PATH),
+    // else one on PATH or in cargo's bin folder
+    let from_spec = std::fs::read_to_string(layout.venv_kernelspec().join("kernel.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|k| k["argv"][3].as_str().map(std::path::PathBuf::from))
+        .filter(|p| p.is_file());
+    match from_spec.or_else(|| find_evcxr(None)) {
         Some(p) => r.ok("evcxr_jupyter", p.display().to_string()),
         None => r.missing("evcxr_jupyter", "`cryosampler-kernel install` installs it"),
     }
