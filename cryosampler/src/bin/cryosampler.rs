@@ -483,6 +483,9 @@ struct FitArgs {
     /// Clash term on heavy atoms only (no riding hydrogens).
     #[arg(long)]
     no_clash_hydrogens: bool,
+    /// Flat bottom of the bond and angle terms in sigma units (default 3; METHOD.md: 4.9).
+    #[arg(long)]
+    covalent_z_flat: Option<f64>,
     /// Training epochs.
     #[arg(long)]
     epochs: Option<usize>,
@@ -612,6 +615,9 @@ fn fit(a: FitArgs) -> Result<()> {
     }
     if a.no_clash_hydrogens {
         cfg.molprobity.clash_hydrogens = false;
+    }
+    if let Some(v) = a.covalent_z_flat {
+        cfg.molprobity.covalent_z_flat = v;
     }
     if let Some(v) = a.grad_clip {
         cfg = cfg.with_grad_clip(if v > 0.0 { Some(v) } else { None });

@@ -23,10 +23,29 @@ pub struct MolprobityParts {
     /// (default true; false: heavy atoms only, with explicit-hydrogen radii).
     #[serde(default = "yes")]
     pub clash_hydrogens: bool,
+    /// Flat bottom of the bond and angle parts: |z| below it costs nothing (default
+    /// [`crate::loss::molprobity::Z_FLAT`] = 3; `METHOD.md` and [`VaeConfig::paper_weights`]: 4.9,
+    /// which a configuration saved without this field also gets). On the AdK benchmark (defaults
+    /// otherwise, `scripts/adk_benchmark.py`; truths' bond / angle RMSZ 1.7-2.0 / 1.9-2.5, their
+    /// CC_mask 0.680-0.690):
+    ///
+    /// | flat bottom | RMSD (A) maps 0-3 | bond RMSZ | angle RMSZ | CC_mask | clashscore |
+    /// |---|---|---|---|---|---|
+    /// | 4.9 | 0.51 0.61 0.73 0.96 | 2.7-3.1 | 2.3-2.8 | 0.710-0.719 | 0-0.6 |
+    /// | 4.9, seeds 1 / 2 | 0.52 0.57 0.73 0.94 / 0.52 0.59 0.71 0.93 | - | - | - | 0-1.2 |
+    /// | **3** | **0.49 0.60 0.72 0.95** | **1.8-2.0** | **1.6-1.9** | **0.691-0.700** | **0-0.3** |
+    /// | 3, seeds 1 / 2 | 0.49 0.57 0.73 1.00 / 0.48 0.57 0.72 0.99 | 1.8-2.0 | 1.5-1.9 | 0.690-0.705 | 0-0.3 |
+    /// | 2 | 0.51 0.59 0.79 1.06 | 1.2-1.4 | 1.2-1.3 | 0.675-0.687 | 0 |
+    #[serde(default = "method_z_flat")]
+    pub covalent_z_flat: f64,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn method_z_flat() -> f64 {
+    crate::loss::molprobity::Z_FLAT_METHOD
 }
 
 fn default_grad_clip() -> Option<f64> {
@@ -35,7 +54,15 @@ fn default_grad_clip() -> Option<f64> {
 
 impl Default for MolprobityParts {
     fn default() -> Self {
-        MolprobityParts { rama: true, rotamer: true, clash: true, bond: true, angle: true, clash_hydrogens: true }
+        MolprobityParts {
+            rama: true,
+            rotamer: true,
+            clash: true,
+            bond: true,
+            angle: true,
+            clash_hydrogens: true,
+            covalent_z_flat: crate::loss::molprobity::Z_FLAT,
+        }
     }
 }
 
@@ -159,7 +186,9 @@ macro_rules! setter {
 }
 
 impl VaeConfig {
-    /// The paper's loss weights taken literally: lambda_KL 1e-4, lambda_M 1e-6, lambda_B 1e2.
+    /// The paper's loss weights taken literally: lambda_KL 1e-4, lambda_M 1e-6, lambda_B 1e2, and
+    /// `METHOD.md`'s flat bottom of 4.9 sigma for bonds and angles
+    /// ([`MolprobityParts::covalent_z_flat`]).
     ///
     /// Our loss terms are in natural units (backbone deviations in A^2, the MolProbity-style terms as
     /// sums over residues, pairs and restraints), and the paper does not state its units. Taken
@@ -169,7 +198,8 @@ impl VaeConfig {
     /// (the open state stays 6.9 A away). The defaults were chosen on that benchmark (4 noisy maps,
     /// `scripts/adk_benchmark.py`; C-alpha RMSD to the truths / clashscore of the fitted models).
     /// With the clash term on riding hydrogens and adaptive gradient clipping, 600 epochs,
-    /// lambda_M rising from 1e-6 to 2e-5:
+    /// lambda_M rising from 1e-6 to 2e-5, the bond / angle flat bottom at 4.9 (since lowered to 3:
+    /// [`MolprobityParts::covalent_z_flat`]):
     ///
     /// | lambda_B (per A^2) | KL weight | RMSD (A) maps 0-3 | clashscore |
     /// |---|---|---|---|
@@ -192,7 +222,8 @@ impl VaeConfig {
     /// | 0.3 | 1e-4 | 2.83 0.92 2.06 4.23 | - |
     /// | 0.3 | 1e-6 rising to 2e-5 | 0.55 0.59 0.80 1.02 | 6-29 |
     /// | 0.3 | 1e-6 rising to 5e-5 | 0.64 0.57 0.80 1.21 | 5-18 |
-    pub fn paper_weights(self) -> Self {
+    pub fn paper_weights(mut self) -> Self {
+        self.molprobity.covalent_z_flat = crate::loss::molprobity::Z_FLAT_METHOD;
         self.with_lambda_kl(1e-4)
             .with_lambda_kl_start(None)
             .with_lambda_m(1e-6)
@@ -303,6 +334,7 @@ impl VaeConfig {
             ("lambda_b", self.lambda_b),
             ("coarse_start_b", self.coarse_start_b),
             ("final_b", self.final_b),
+            ("molprobity.covalent_z_flat", self.molprobity.covalent_z_flat),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return bad(format!("{n} must be >= 0, got {v}"));
@@ -344,6 +376,8 @@ mod tests {
         // the paper's weights switch both ramps off
         let p = c.paper_weights();
         assert_eq!((p.lambda_kl_at(0), p.lambda_m_at(0), p.lambda_b), (1e-4, 1e-6, 1e2));
+        assert_eq!(p.molprobity.covalent_z_flat, 4.9);
+        assert_eq!(VaeConfig::default().molprobity.covalent_z_flat, 3.0);
     }
 
     #[test]
@@ -352,10 +386,14 @@ mod tests {
         let o = v.as_object_mut().expect("object");
         o.remove("grad_clip");
         o.remove("lambda_kl_start");
-        o["molprobity"].as_object_mut().expect("object").remove("clash_hydrogens");
+        let m = o["molprobity"].as_object_mut().expect("object");
+        m.remove("clash_hydrogens");
+        m.remove("covalent_z_flat");
         let c: VaeConfig = serde_json::from_value(v).expect("old config");
         assert_eq!(c.grad_clip, Some(3.0));
         assert_eq!(c.lambda_kl_start, None);
         assert!(c.molprobity.clash_hydrogens);
+        // a run resumed from an old directory keeps the flat bottom it was trained with
+        assert_eq!(c.molprobity.covalent_z_flat, 4.9);
     }
 }

@@ -60,7 +60,7 @@ pub mod rotamer;
 use burn::prelude::*;
 
 pub use clash::{ClashTopology, clash};
-pub use covalent::{Restraints, angle, bond};
+pub use covalent::{Restraints, Z_FLAT, Z_FLAT_METHOD, angle, bond};
 pub use rama::{RamaTopology, rama};
 pub use riding::RidingHydrogens;
 pub use rotamer::{RotamerTopology, rotamer};
@@ -130,8 +130,8 @@ impl MolprobityLoss {
             rotamer: RotamerTopology::new(reference)?,
             clash,
             riding,
-            bonds: Restraints::bonds(reference),
-            angles: Restraints::angles(reference),
+            bonds: Restraints::bonds(reference).with_flat_bottom(parts.covalent_z_flat),
+            angles: Restraints::angles(reference).with_flat_bottom(parts.covalent_z_flat),
         })
     }
 
