@@ -6,6 +6,7 @@ use std::process::Command;
 use anyhow::Result;
 
 use crate::cli::Args;
+use crate::install::{kernelspec_evcxr, read_kernelspec};
 use crate::launch::{MAX_SLOTS, slot_in_use};
 use crate::layout::{Layout, find_evcxr, slot_dir, which};
 
@@ -65,11 +66,8 @@ pub fn doctor(args: &Args) -> Result<i32> {
     }
     // the evcxr_jupyter the installed kernelspec runs (install --evcxr-root puts it off PATH),
     // else one on PATH or in cargo's bin folder
-    let from_spec = std::fs::read_to_string(layout.venv_kernelspec().join("kernel.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|k| k["argv"][3].as_str().map(std::path::PathBuf::from))
-        .filter(|p| p.is_file());
+    let from_spec =
+        read_kernelspec(&layout.venv_kernelspec()).and_then(|k| kernelspec_evcxr(&k)).filter(|p| p.is_file());
     match from_spec.or_else(|| find_evcxr(None)) {
         Some(p) => r.ok("evcxr_jupyter", p.display().to_string()),
         None => r.missing("evcxr_jupyter", "`cryosampler-kernel install` installs it"),
@@ -101,17 +99,18 @@ pub fn doctor(args: &Args) -> Result<i32> {
     let mut any_spec = false;
     for (label, dir) in specs {
         let file = dir.join("kernel.json");
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        if !file.is_file() {
             r.info(label, format!("not installed ({})", dir.display()));
             continue;
-        };
+        }
         any_spec = true;
-        let spec: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let spec = read_kernelspec(&dir).unwrap_or_default();
         let argv0 = spec["argv"][0].as_str().unwrap_or("");
-        let evcxr = spec["argv"][3].as_str().unwrap_or("");
-        if Path::new(argv0).is_file() && Path::new(evcxr).is_file() {
+        let evcxr = kernelspec_evcxr(&spec).unwrap_or_default();
+        if Path::new(argv0).is_file() && evcxr.is_file() {
             r.ok(label, file.display().to_string());
         } else {
+            let evcxr = evcxr.display();
             r.missing(label, format!("{} runs {argv0} / {evcxr}, which are gone: re-run install", file.display()));
         }
     }

@@ -8,7 +8,7 @@
 //!    `prelude.rs`: `use cryosampler::prelude::*;`), the notebook build profile
 //!    ([`NOTEBOOK_PROFILE`]) and the kernelspec "Rust (CryoSampler)".
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -245,12 +245,20 @@ pub fn kernelspec(layout: &Layout, evcxr: &Path) -> serde_json::Value {
     })
 }
 
+/// The kernel.json in `dir`, parsed (None when missing or not JSON).
+pub fn read_kernelspec(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("kernel.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The evcxr_jupyter a kernelspec written by [`kernelspec`] runs (its `--evcxr` argument).
+pub fn kernelspec_evcxr(spec: &serde_json::Value) -> Option<PathBuf> {
+    spec["argv"][3].as_str().map(PathBuf::from)
+}
+
 /// Whether the kernelspec in `dir` is ours (so uninstall may remove it).
 fn is_ours(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("kernel.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["display_name"] == DISPLAY_NAME)
+    read_kernelspec(dir).is_some_and(|v| v["display_name"] == DISPLAY_NAME)
 }
 
 /// Remove the kernelspecs and the kernel config (`--purge`: the notebook builds too).
