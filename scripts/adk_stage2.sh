@@ -31,9 +31,9 @@ score() { # name models... [--truth truths...]
 score samples "$OUT/samples.pdb" --truth "${TRUTHS[@]}"
 score nma "$OUT/nma.pdb" --truth "${TRUTHS[@]}"
 score reference "$DATA/reference.pdb" --truth "${TRUTHS[@]}"
-# the related reference has other atoms than the truths: no RMSD
-score transfer "$OUT/transfer.pdb"
-score related_reference "$OUT/related_reference.pdb"
+# the related reference lacks residues 144-146: C-alpha RMSD to the truths on the 211 it shares
+score transfer "$OUT/transfer.pdb" --truth "${TRUTHS[@]}"
+score related_reference "$OUT/related_reference.pdb" --truth "${TRUTHS[@]}"
 
 # interpolation: a stage-1 fit on the two end maps only, then 8 structures between their codes
 INTERP=$OUT/fit_0_3

@@ -98,3 +98,36 @@ fn transfer_to_a_related_reference() {
     let back = cryosampler::pipeline::ca_rmsd(s2.reference(), s.reference()).unwrap();
     assert!(back < 1e-3, "{back}");
 }
+
+#[test]
+fn ca_rmsd_pairs_residues_so_transfer_models_meet_the_truth() {
+    let reference = Structure::read(demo("reference_1ake.pdb")).unwrap();
+    // every atom of residue number k moved 0.01 k A along x: the RMSD over a residue set S is
+    // sqrt(mean_{k in S} (0.01 k)^2), whichever atoms the other structure lacks
+    let shift = |s: &Structure| {
+        let xyz: Vec<[f64; 3]> =
+            s.atoms.iter().map(|a| [a.pos[0] + 0.01 * s.residues[a.residue].seq as f64, a.pos[1], a.pos[2]]).collect();
+        s.with_coords(&xyz).unwrap()
+    };
+    let expected = |s: &Structure| {
+        let ks: Vec<f64> = s.ca_indices().iter().map(|&i| s.residues[s.atoms[i].residue].seq as f64).collect();
+        (ks.iter().map(|k| (0.01 * k).powi(2)).sum::<f64>() / ks.len() as f64).sqrt()
+    };
+    let moved = shift(&reference);
+    let full = cryosampler::pipeline::ca_rmsd(&reference, &moved).unwrap();
+    assert!((full - expected(&reference)).abs() < 1e-9, "{full}");
+    // a mutant with 5 residues deleted: compared on its 209 residues, not paired by position
+    let related = delete_residues(&mutate(&reference, "A", 57, "ALA").unwrap(), "A", 133, 137).unwrap();
+    assert_eq!(related.ca_indices().len() + 5, reference.ca_indices().len());
+    let r = cryosampler::pipeline::ca_rmsd(&related, &moved).unwrap();
+    assert!((r - expected(&related)).abs() < 1e-9, "{r} vs {}", expected(&related));
+    assert!((r - full).abs() > 1e-3, "the deletion must change the residue set");
+    // a renumbered copy with the same residues is paired in order
+    let mut renumbered = moved.clone();
+    renumbered.residues.iter_mut().for_each(|res| res.seq += 1000);
+    let by_order = cryosampler::pipeline::ca_rmsd(&reference, &renumbered).unwrap();
+    assert!((by_order - full).abs() < 1e-9);
+    // renumbered and of a different length: nothing to pair, a clear error
+    let err = cryosampler::pipeline::ca_rmsd(&related, &renumbered).unwrap_err().to_string();
+    assert!(err.contains("share chain and residue number"), "{err}");
+}

@@ -114,7 +114,8 @@ impl Samples {
         self.models.iter().map(|m| ca_rmsd(m, &self.reference).unwrap_or(f64::NAN)).collect()
     }
 
-    /// C-alpha RMSD (A, no superposition) of each model to `target` (same atoms).
+    /// C-alpha RMSD (A, no superposition) of each model to `target`, on the residues they share
+    /// (see [`ca_rmsd`]): a transfer sample can be compared with the truth of the original protein.
     pub fn ca_rmsd_to(&self, target: &Structure) -> Result<Vec<f64>> {
         self.models.iter().map(|m| ca_rmsd(m, target)).collect()
     }

@@ -1,5 +1,6 @@
 //! Stage 1 output: the trained VAE, one fitted model per map, latents and diagnostics.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -11,6 +12,7 @@ use crate::device::{self, B};
 use crate::metrics::cc::{MapModelCc, fit_global_b};
 use crate::model::Vae;
 use crate::structure::Structure;
+use crate::structure::edit::match_atoms;
 use crate::structure::geometry::rmsd;
 use crate::train::VaeConfig;
 use crate::train::vae::{EpochLog, TrainData, default_net_voxel, encode_decode, inference_model, train};
@@ -223,7 +225,8 @@ impl VaeFit {
     }
 
     /// C-alpha RMSD (A, no superposition: the maps fix the frame) of each fitted model to a
-    /// structure with the same atoms, e.g. the known truths of a benchmark.
+    /// structure of the same protein (paired by residue, see [`ca_rmsd`]), e.g. the known truths of a
+    /// benchmark.
     pub fn ca_rmsd_to(&self, truths: &[Structure]) -> Result<Vec<f64>> {
         if truths.len() != self.fitted.len() {
             return Err(Error::invalid(format!("{} truths for {} fitted models", truths.len(), self.fitted.len())));
@@ -302,15 +305,33 @@ impl VaeFit {
     }
 }
 
-/// C-alpha RMSD (no superposition) between two structures with the same atoms.
+/// C-alpha RMSD (A, no superposition: the maps fix the frame) between two models of one protein.
+///
+/// C-alpha atoms are paired by chain, residue number and insertion code, so a model of a mutant or
+/// of a structure with deleted loops (a transfer sample) is compared with the truth on the residues
+/// they share. When fewer than half of the smaller structure's C-alpha atoms find a partner (e.g. a
+/// file renumbered or with renamed chains) and both have the same number of C-alpha atoms, they
+/// are paired in order instead. Otherwise, or with fewer than 3 pairs, it is an error.
 pub fn ca_rmsd(a: &Structure, b: &Structure) -> Result<f64> {
-    let ia = a.ca_indices();
-    let ib = b.ca_indices();
-    if ia.len() != ib.len() || ia.is_empty() {
-        return Err(Error::invalid(format!("C-alpha counts differ: {} vs {}", ia.len(), ib.len())));
+    let (ia, ib) = (a.ca_indices(), b.ca_indices());
+    let (na, nb) = (ia.len(), ib.len());
+    let (sa, sb): (HashSet<usize>, HashSet<usize>) = (ia.iter().copied().collect(), ib.iter().copied().collect());
+    let mut pairs: Vec<(usize, usize)> =
+        match_atoms(a, b).into_iter().filter(|(i, j)| sa.contains(i) && sb.contains(j)).collect();
+    if 2 * pairs.len() < na.min(nb) {
+        if na != nb {
+            return Err(Error::invalid(format!(
+                "C-alpha RMSD: only {} of {na} / {nb} C-alpha atoms share chain and residue number",
+                pairs.len()
+            )));
+        }
+        pairs = ia.into_iter().zip(ib).collect();
     }
-    let pa: Vec<[f64; 3]> = ia.iter().map(|&i| a.atoms[i].pos).collect();
-    let pb: Vec<[f64; 3]> = ib.iter().map(|&i| b.atoms[i].pos).collect();
+    if pairs.len() < 3 {
+        return Err(Error::invalid(format!("C-alpha RMSD: {} C-alpha pairs (need 3)", pairs.len())));
+    }
+    let pa: Vec<[f64; 3]> = pairs.iter().map(|&(i, _)| a.atoms[i].pos).collect();
+    let pb: Vec<[f64; 3]> = pairs.iter().map(|&(_, j)| b.atoms[j].pos).collect();
     Ok(rmsd(&pa, &pb))
 }
 
