@@ -13,7 +13,7 @@ use crate::align::{AlignOptions, fit_rigid};
 use crate::device::{self, B};
 use crate::model::FlowNet;
 use crate::structure::Structure;
-use crate::structure::edit::match_atoms;
+use crate::structure::edit::match_ca;
 use crate::structure::geometry::kabsch;
 use crate::train::flow::{FlowConfig, LatentNorm, sample_latents, train_flow};
 use crate::train::vae::atom_inputs;
@@ -170,8 +170,7 @@ impl FlowFit {
     /// `other` in the frame of the aligned reference (see [`FlowFit::sample_with_reference`]).
     fn place_related(&self, other: &Structure) -> Result<Structure> {
         let reference = &self.vae.aligned.reference;
-        let shared: Vec<(usize, usize)> =
-            match_atoms(other, reference).into_iter().filter(|&(i, _)| other.atoms[i].name == "CA").collect();
+        let shared = match_ca(other, reference);
         if shared.len() >= 3 && 2 * shared.len() >= other.ca_indices().len() {
             let mobile: Vec<[f64; 3]> = shared.iter().map(|&(i, _)| other.atoms[i].pos).collect();
             let target: Vec<[f64; 3]> = shared.iter().map(|&(_, j)| reference.atoms[j].pos).collect();

@@ -1,6 +1,5 @@
 //! Stage 1 output: the trained VAE, one fitted model per map, latents and diagnostics.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -12,7 +11,7 @@ use crate::device::{self, B};
 use crate::metrics::cc::{MapModelCc, fit_global_b};
 use crate::model::Vae;
 use crate::structure::Structure;
-use crate::structure::edit::match_atoms;
+use crate::structure::edit::match_ca;
 use crate::structure::geometry::rmsd;
 use crate::train::VaeConfig;
 use crate::train::vae::{EpochLog, TrainData, default_net_voxel, encode_decode, inference_model, train};
@@ -315,9 +314,7 @@ impl VaeFit {
 pub fn ca_rmsd(a: &Structure, b: &Structure) -> Result<f64> {
     let (ia, ib) = (a.ca_indices(), b.ca_indices());
     let (na, nb) = (ia.len(), ib.len());
-    let (sa, sb): (HashSet<usize>, HashSet<usize>) = (ia.iter().copied().collect(), ib.iter().copied().collect());
-    let mut pairs: Vec<(usize, usize)> =
-        match_atoms(a, b).into_iter().filter(|(i, j)| sa.contains(i) && sb.contains(j)).collect();
+    let mut pairs = match_ca(a, b);
     if 2 * pairs.len() < na.min(nb) {
         if na != nb {
             return Err(Error::invalid(format!(

@@ -34,12 +34,19 @@ pub fn match_atoms(a: &Structure, b: &Structure) -> Vec<(usize, usize)> {
     (0..a.atoms.len()).filter_map(|i| index.get(&key(a, i)).map(|&j| (i, j))).collect()
 }
 
+/// Pairs `(i, j)` of the protein C-alpha atoms ([`Structure::ca_indices`]) of `a` and `b` with the
+/// same chain, residue number and insertion code, in `a`'s order.
+pub fn match_ca(a: &Structure, b: &Structure) -> Vec<(usize, usize)> {
+    let index: HashMap<AtomKey, usize> = b.ca_indices().into_iter().map(|j| (key(b, j), j)).collect();
+    a.ca_indices().into_iter().filter_map(|i| index.get(&key(a, i)).map(|&j| (i, j))).collect()
+}
+
 /// The atoms of `a` moved a fraction `t` of the way to their matches in `b` (after superposing `b`
 /// onto `a` on the matched C-alpha atoms). Atoms of `a` without a match move with the rigid part.
 /// The result is a linear morph: fine for making test maps, not a physical path.
 pub fn morph(a: &Structure, b: &Structure, t: f64) -> Result<Structure> {
     let pairs = match_atoms(a, b);
-    let ca: Vec<(usize, usize)> = pairs.iter().copied().filter(|&(i, _)| a.atoms[i].name == "CA").collect();
+    let ca = match_ca(a, b);
     if ca.len() < 3 {
         return Err(Error::invalid(format!("morph: only {} matching C-alpha atoms", ca.len())));
     }
